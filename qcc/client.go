@@ -1,0 +1,578 @@
+package qcc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Defaults of a Client made by New.
+const (
+	// DefaultBaseURL is the API root of QCC Pro. The older root
+	// https://api.qichacha.com serves the same methods.
+	DefaultBaseURL = "https://pro.qcc.com/api/yj"
+	// DefaultTimeout bounds one request, from sending to the last byte read.
+	DefaultTimeout = 15 * time.Second
+	// DefaultMaxBodyBytes caps the size of an answer. A page of 20
+	// certificates or one detail record is a few kilobytes; the cap only
+	// guards memory against a broken or hostile upstream.
+	DefaultMaxBodyBytes int64 = 4 << 20
+)
+
+const (
+	userAgent = "qcc-mcp"
+	// errorBodyLimit is how much of a non-2xx body is read: only a short
+	// snippet of it ends up in the error.
+	errorBodyLimit = 16 << 10
+	snippetRunes   = 200
+	redacted       = "[redacted]"
+)
+
+// Client calls QCC's certificate API. It is safe for concurrent use; its
+// settings cannot change after New.
+type Client struct {
+	appKey    string
+	secretKey string
+	// baseURL has no trailing slash, so a method is joined with one "/".
+	baseURL    string
+	httpClient *http.Client
+	timeout    time.Duration
+	clock      func() time.Time
+	maxBody    int64
+}
+
+// Option configures a Client in New. An option that returns an error makes
+// New fail.
+type Option func(*Client) error
+
+// New returns a Client for the given app key (QCC's "key") and secret key.
+// Both are trimmed of surrounding white space, which typically comes from
+// environment files, and must not be empty.
+//
+// Errors from New never contain the secret key.
+func New(appKey, secretKey string, opts ...Option) (*Client, error) {
+	appKey, secretKey = strings.TrimSpace(appKey), strings.TrimSpace(secretKey)
+	if appKey == "" {
+		return nil, errors.New("qcc: the app key is empty")
+	}
+	if secretKey == "" {
+		return nil, errors.New("qcc: the secret key is empty")
+	}
+	c := &Client{
+		appKey:     appKey,
+		secretKey:  secretKey,
+		baseURL:    DefaultBaseURL,
+		httpClient: &http.Client{},
+		timeout:    DefaultTimeout,
+		clock:      time.Now,
+		maxBody:    DefaultMaxBodyBytes,
+	}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(c); err != nil {
+			// Options only see their own argument, but an operator may paste
+			// the secret into the wrong setting; never echo it.
+			if msg := err.Error(); strings.Contains(msg, secretKey) {
+				return nil, errors.New(strings.ReplaceAll(msg, secretKey, redacted))
+			}
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// WithBaseURL sets the API root, e.g. "https://pro.qcc.com/api/yj" (the
+// default) or "https://api.qichacha.com". A method's path is appended as
+// base + "/" + method. The URL must be absolute http or https, without user
+// information, query or fragment.
+func WithBaseURL(raw string) Option {
+	return func(c *Client) error {
+		base, err := parseBaseURL(raw)
+		if err != nil {
+			return err
+		}
+		c.baseURL = base
+		return nil
+	}
+}
+
+// WithHTTPClient sets the HTTP client, e.g. one with a proxy or custom TLS
+// settings. Per-request timeouts come from WithTimeout, not from it.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) error {
+		if hc == nil {
+			return errors.New("qcc: the HTTP client is nil")
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithTimeout bounds each request, including reading the answer. It must
+// be positive; the default is DefaultTimeout.
+func WithTimeout(d time.Duration) Option {
+	return func(c *Client) error {
+		if d <= 0 {
+			return fmt.Errorf("qcc: the timeout must be positive, got %s", d)
+		}
+		c.timeout = d
+		return nil
+	}
+}
+
+// WithClock sets the source of the current time, used for the Timespan
+// header, FetchedAt and retry times. Tests use it to pin the signature.
+func WithClock(now func() time.Time) Option {
+	return func(c *Client) error {
+		if now == nil {
+			return errors.New("qcc: the clock is nil")
+		}
+		c.clock = now
+		return nil
+	}
+}
+
+// WithMaxBodyBytes caps the size of an answer; a larger one fails with
+// KindResponseTooLarge. It must be positive; the default is
+// DefaultMaxBodyBytes.
+func WithMaxBodyBytes(n int64) Option {
+	return func(c *Client) error {
+		if n <= 0 {
+			return fmt.Errorf("qcc: the body size cap must be positive, got %d", n)
+		}
+		c.maxBody = n
+		return nil
+	}
+}
+
+// parseBaseURL checks an API root and returns it without a trailing slash.
+// Its errors do not echo the URL: an operator might have put a key in it.
+func parseBaseURL(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // *url.Error repeats the whole URL
+		}
+		return "", fmt.Errorf("qcc: the base URL is malformed: %v", err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", errors.New("qcc: the base URL must start with http:// or https://")
+	case u.Opaque != "" || u.Host == "":
+		return "", errors.New("qcc: the base URL has no host")
+	case u.User != nil:
+		return "", errors.New("qcc: the base URL must not contain user information")
+	case u.RawQuery != "" || u.ForceQuery:
+		return "", errors.New("qcc: the base URL must not have a query; the client adds key and the method's parameters")
+	case strings.Contains(raw, "#"):
+		return "", errors.New("qcc: the base URL must not have a fragment")
+	}
+	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
+}
+
+// String describes the client without its secrets, so that logging a
+// Client by mistake leaks nothing.
+func (c *Client) String() string {
+	return fmt.Sprintf("qcc.Client{baseURL: %q, appKey: %q, timeout: %s}", c.baseURL, maskKey(c.appKey), c.timeout)
+}
+
+// GoString is String, so that %#v does not print the secret key either.
+func (c *Client) GoString() string { return c.String() }
+
+func (c *Client) now() time.Time { return c.clock() }
+
+// SearchCertification lists the certificates of a company
+// (ECICertification/SearchCertification). QCC's status 201 ("no result") is
+// a result with no Items, not an error.
+//
+// The arguments are checked before anything is sent: a SearchKey shorter
+// than 2 characters, a PageSize outside 0..20 or a negative PageIndex fail
+// with KindInvalidArgument. Every other failure is an *Error too.
+func (c *Client) SearchCertification(ctx context.Context, p SearchParams) (*SearchResult, error) {
+	searchKey := strings.TrimSpace(p.SearchKey)
+	if err := c.validateSearch(searchKey, p); err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	q.Set("searchKey", searchKey)
+	if cat := strings.TrimSpace(p.CertCategory); cat != "" {
+		q.Set("certCategory", cat)
+	}
+	if p.PageSize != 0 {
+		q.Set("pageSize", strconv.Itoa(p.PageSize))
+	}
+	if p.PageIndex != 0 {
+		q.Set("pageIndex", strconv.Itoa(p.PageIndex))
+	}
+	// Always sent, so the request says what it means even if QCC's
+	// default changes.
+	q.Set("isExactlySame", strconv.FormatBool(!p.Fuzzy))
+
+	x, err := c.get(ctx, MethodSearch, q)
+	if err != nil {
+		return nil, err
+	}
+	res := &SearchResult{
+		Items:       []Certification{},
+		Paging:      x.env.Paging,
+		OrderNumber: x.env.OrderNumber,
+		Status:      x.env.Status,
+		Message:     x.env.Message,
+		FetchedAt:   x.received,
+	}
+	switch x.env.Status {
+	case 200:
+		items, err := decodeCertifications(x.env.Result)
+		if err != nil {
+			return nil, x.malformed(err)
+		}
+		res.Items = items
+	case 201:
+		// No result: keep the empty list whatever Result holds.
+	default:
+		return nil, x.statusError()
+	}
+	return res, nil
+}
+
+// GetCertificationDetailByID returns one certificate's detail record
+// (ECICertification/GetCertificationDetailById). certID is the ID of a
+// search result. Unlike a search, QCC's status 201 is an error here, of
+// KindNoResult: no certificate has that ID.
+func (c *Client) GetCertificationDetailByID(ctx context.Context, certID string) (*CertificationDetail, error) {
+	certID = strings.TrimSpace(certID)
+	if certID == "" {
+		return nil, c.invalidArgument(MethodDetail, "the certificate id is empty",
+			"A certificate id is required: take it from the id of a SearchCertification result.")
+	}
+	x, err := c.get(ctx, MethodDetail, url.Values{"certId": {certID}})
+	if err != nil {
+		return nil, err
+	}
+	switch x.env.Status {
+	case 200:
+	case 201:
+		e := x.statusError()
+		e.Action = "No certificate has this id: take the id from a current SearchCertification result; do not retry the same id."
+		return nil, e
+	default:
+		return nil, x.statusError()
+	}
+	id, fields, err := decodeDetail(x.env.Result)
+	if err != nil {
+		return nil, x.malformed(err)
+	}
+	return &CertificationDetail{
+		ID:          id,
+		Fields:      fields,
+		OrderNumber: x.env.OrderNumber,
+		Status:      x.env.Status,
+		Message:     x.env.Message,
+		FetchedAt:   x.received,
+	}, nil
+}
+
+func (c *Client) validateSearch(searchKey string, p SearchParams) error {
+	if n := utf8.RuneCountInString(searchKey); n < MinSearchKeyLength {
+		return c.invalidArgument(MethodSearch,
+			fmt.Sprintf("the search key (company name) has %d characters, at least %d are needed", n, MinSearchKeyLength),
+			"Give the company's name with at least 2 characters, preferably its full registered name.")
+	}
+	if p.PageSize < 0 || p.PageSize > MaxPageSize {
+		return c.invalidArgument(MethodSearch,
+			fmt.Sprintf("the page size %d is outside 1..%d", p.PageSize, MaxPageSize),
+			"Use a page size from 1 to 20, or leave it out for QCC's default of 10.")
+	}
+	if p.PageIndex < 0 {
+		return c.invalidArgument(MethodSearch,
+			fmt.Sprintf("the page index %d is negative", p.PageIndex),
+			"Use a page index of 1 or more, or leave it out for the first page.")
+	}
+	return nil
+}
+
+func (c *Client) invalidArgument(method, msg, action string) *Error {
+	return &Error{
+		Kind: KindInvalidArgument, Message: msg, Method: method,
+		Retry: never, Received: c.now(), Action: action,
+	}
+}
+
+// exchange is one request to QCC: what error messages may show of it and,
+// once it succeeded, the decoded envelope.
+type exchange struct {
+	method string
+	// url is the request URL with the app key masked.
+	url string
+	// redact removes the secret key, the Token and the app key from text
+	// that came from the network or from Go's HTTP stack.
+	redact *strings.Replacer
+	// received is when the answer (or the failure) arrived.
+	received time.Time
+	env      envelope
+}
+
+// get sends a signed GET for method and decodes QCC's envelope. It is the
+// only place that signs, so the secret and the Token live in one function.
+// Every error it returns is an *Error with Method and the masked URL set.
+func (c *Client) get(ctx context.Context, method string, query url.Values) (*exchange, error) {
+	rest := query.Encode()
+	x := &exchange{
+		method: method,
+		url:    c.requestURL(method, maskKey(c.appKey), rest),
+		redact: c.redactor(""),
+	}
+	if err := ctx.Err(); err != nil {
+		x.received = c.now()
+		return nil, x.canceled(err)
+	}
+
+	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet,
+		c.requestURL(method, url.QueryEscape(c.appKey), rest), nil)
+	if err != nil {
+		// Unreachable with a validated base URL and constant method names.
+		x.received = c.now()
+		e := x.newError(KindInvalidArgument, "the request could not be built", x.safe(err))
+		e.Operator = true
+		e.Action = "The server could not build a request to QCC: the operator should check QCC_BASE_URL."
+		return nil, e
+	}
+	timespan, token := Sign(c.appKey, c.secretKey, c.now())
+	x.redact = c.redactor(token)
+	req.Header.Set("Token", token)
+	req.Header.Set("Timespan", timespan)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+
+	resp, err := c.httpClient.Do(req)
+	if err != nil {
+		x.received = c.now()
+		return nil, x.transportError(ctx, reqCtx, c.timeout, err)
+	}
+	defer resp.Body.Close()
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyLimit))
+		x.received = c.now()
+		return nil, x.httpStatusError(resp, body)
+	}
+
+	limit := c.maxBody
+	if limit < math.MaxInt64 {
+		limit++ // one byte more tells "exactly the cap" from "over it"
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	x.received = c.now()
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) && ctx.Err() == nil && reqCtx.Err() == nil {
+			return nil, x.malformed(errors.New("the answer was cut off before its end"))
+		}
+		return nil, x.transportError(ctx, reqCtx, c.timeout, err)
+	}
+	if int64(len(body)) > c.maxBody {
+		e := x.newError(KindResponseTooLarge,
+			fmt.Sprintf("the answer is larger than the cap of %d bytes", c.maxBody), nil)
+		e.Action = "QCC's answer was too large to accept: do not repeat the same call; ask for a smaller page (page size) or have the operator raise the size cap."
+		return nil, e
+	}
+	env, err := decodeEnvelope(body)
+	if err != nil {
+		return nil, x.malformed(err)
+	}
+	x.env = env
+	return x, nil
+}
+
+// requestURL joins the base URL, the method and the query; key comes first
+// and is passed already escaped (or masked).
+func (c *Client) requestURL(method, key, rest string) string {
+	u := c.baseURL + "/" + method + "?key=" + key
+	if rest != "" {
+		u += "&" + rest
+	}
+	return u
+}
+
+// redactor replaces the secret key and token (when known) with a marker and
+// the app key with its mask, in raw and URL-escaped forms: upstream error
+// pages often echo the request URL.
+func (c *Client) redactor(token string) *strings.Replacer {
+	var pairs []string
+	add := func(old, replacement string) {
+		if old != "" {
+			pairs = append(pairs, old, replacement)
+		}
+	}
+	add(c.secretKey, redacted)
+	add(url.QueryEscape(c.secretKey), redacted)
+	add(token, redacted)
+	add(strings.ToLower(token), redacted)
+	mask := maskKey(c.appKey)
+	add(c.appKey, mask)
+	add(url.QueryEscape(c.appKey), mask)
+	return strings.NewReplacer(pairs...)
+}
+
+// maskKey shows just enough of an app key to tell two keys apart.
+func maskKey(key string) string {
+	r := []rune(key)
+	if len(r) < 8 {
+		return "***"
+	}
+	return url.QueryEscape(string(r[:2])) + "***" + url.QueryEscape(string(r[len(r)-2:]))
+}
+
+func (x *exchange) newError(kind Kind, msg string, cause error) *Error {
+	return &Error{
+		Kind: kind, Message: x.redact.Replace(msg), Method: x.method, URL: x.url,
+		Received: x.received, Err: cause,
+	}
+}
+
+// safe returns a cause fit for an *Error: *url.Error is dropped because its
+// text holds the full URL with the app key, and anything else that still
+// mentions a secret is replaced by its redacted text.
+func (x *exchange) safe(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		err = ue.Err
+	}
+	if msg := err.Error(); x.redact.Replace(msg) != msg {
+		return errors.New(x.redact.Replace(msg))
+	}
+	return err
+}
+
+// statusError translates a QCC status other than success.
+func (x *exchange) statusError() *Error {
+	e := statusError(x.env.Status, x.redact.Replace(x.env.Message), x.received)
+	e.Method, e.URL = x.method, x.url
+	return e
+}
+
+// malformed reports an answer that is not the documented JSON. It is
+// retried like a network failure because the usual cause is a truncated
+// body or a proxy's error page, both transient.
+func (x *exchange) malformed(cause error) *Error {
+	e := x.newError(KindMalformed, "QCC's answer is not the documented JSON", x.safe(cause))
+	e.Retry = soon
+	e.Action = "QCC's answer could not be read: try again in a few seconds; if it persists the operator should check that QCC_BASE_URL points at the QCC API."
+	return e
+}
+
+// canceled reports that the caller's context ended. It wraps ctx.Err() so
+// errors.Is(err, context.Canceled) keeps working for callers.
+func (x *exchange) canceled(ctxErr error) *Error {
+	msg := "the caller canceled the request before QCC answered"
+	if errors.Is(ctxErr, context.DeadlineExceeded) {
+		msg = "the caller's deadline passed before QCC answered"
+	}
+	e := x.newError(KindCanceled, msg, ctxErr)
+	e.Action = "The call was canceled by its caller before QCC answered; repeat it only if the answer is still wanted."
+	return e
+}
+
+// transportError classifies a failure to send or to read. caller is the
+// caller's context and reqCtx the one carrying the client's own timeout:
+// only the latter ending is a timeout of ours.
+func (x *exchange) transportError(caller, reqCtx context.Context, timeout time.Duration, err error) *Error {
+	if cerr := caller.Err(); cerr != nil {
+		return x.canceled(cerr)
+	}
+	var ne net.Error
+	switch {
+	case reqCtx.Err() != nil:
+		e := x.newError(KindTimeout, fmt.Sprintf("QCC did not answer completely within %s", timeout), nil)
+		return x.timeoutAdvice(e)
+	case errors.As(err, &ne) && ne.Timeout():
+		return x.timeoutAdvice(x.newError(KindTimeout, "the connection to QCC timed out", x.safe(err)))
+	default:
+		e := x.newError(KindNetwork, "QCC could not be reached", x.safe(err))
+		e.Retry = soon
+		e.Action = "QCC could not be reached: try again in a few seconds; if it persists the operator should check network access to QCC_BASE_URL."
+		return e
+	}
+}
+
+func (x *exchange) timeoutAdvice(e *Error) *Error {
+	e.Retry = soon
+	e.Action = "QCC did not answer in time: try again in a few seconds; if it keeps happening the operator should check network access to QCC_BASE_URL or raise the timeout."
+	return e
+}
+
+// httpStatusError reports a non-2xx answer, which comes from QCC's web
+// front or a proxy rather than from the API (the API signals errors with
+// its Status field and HTTP 200).
+func (x *exchange) httpStatusError(resp *http.Response, body []byte) *Error {
+	code := resp.StatusCode
+	msg := strings.TrimSpace(http.StatusText(code))
+	if snip := bodySnippet(body, x.redact); snip != "" {
+		if msg != "" {
+			msg += ": "
+		}
+		msg += snip
+	}
+	if msg == "" {
+		msg = "no description"
+	}
+	e := x.newError(KindHTTPStatus, msg, nil)
+	e.HTTPStatus = code
+	switch {
+	case code == http.StatusTooManyRequests:
+		e.Retry = retryAfter(resp.Header.Get("Retry-After"), x.received, minute)
+		e.Action = fmt.Sprintf("QCC is limiting the request rate (HTTP 429): wait %s before trying again.", e.Retry.After)
+	case code >= 500:
+		e.Retry = retryAfter(resp.Header.Get("Retry-After"), x.received, soon)
+		e.Action = fmt.Sprintf("QCC answered with a server error (HTTP %d): try again in a few seconds; if it persists QCC is probably down.", code)
+	case code == http.StatusNotFound:
+		e.Operator = true
+		e.Action = "QCC has no such method at this address (HTTP 404): retrying will not help; the operator should check QCC_BASE_URL (https://pro.qcc.com/api/yj or https://api.qichacha.com)."
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		e.Operator = true
+		e.Action = fmt.Sprintf("QCC refused access (HTTP %d): retrying will not help; the operator should check QCC_APP_KEY, QCC_SECRET_KEY and the IP whitelist.", code)
+	default:
+		e.Operator = true
+		e.Action = fmt.Sprintf("QCC rejected the request (HTTP %d): retrying will not help; the operator should check QCC_BASE_URL.", code)
+	}
+	return e
+}
+
+// retryAfter reads a Retry-After header (seconds or an HTTP date), capped
+// at a day so a bogus header cannot park a caller forever.
+func retryAfter(header string, received time.Time, fallback RetryAdvice) RetryAdvice {
+	header = strings.TrimSpace(header)
+	if header == "" {
+		return fallback
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseInt(header, 10, 64); err == nil {
+		if secs < 0 {
+			return fallback
+		}
+		d = time.Duration(min(secs, int64(24*time.Hour/time.Second))) * time.Second
+	} else if at, err := http.ParseTime(header); err == nil {
+		d = at.Sub(received).Round(time.Second)
+	} else {
+		return fallback
+	}
+	d = min(max(d, 0), 24*time.Hour)
+	return RetryAdvice{Retryable: true, After: d}
+}
