@@ -1,0 +1,169 @@
+package tools_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/qcc-mcp/qcc-mcp/qcc"
+	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
+	"github.com/qcc-mcp/qcc-mcp/tools"
+)
+
+// fixedNow is the clock of these tests: 2026-11-27 10:00 in Beijing.
+var fixedNow = time.Date(2026, 11, 27, 10, 0, 0, 0, qcc.Beijing)
+
+// env is the real stack in one process: sandbox → qcc client → MCP server
+// → mcp-go in-process client.
+type env struct {
+	sandbox *sandbox.Sandbox
+	client  *client.Client
+	logs    *syncBuffer
+}
+
+type envOption func(*tools.Options)
+
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	now := func() time.Time { return fixedNow }
+	sb := sandbox.New(sandbox.Config{Now: now})
+	qc, err := qcc.New(sandbox.DemoAppKey, sandbox.DemoSecretKey,
+		qcc.WithHTTPClient(&http.Client{Transport: sb.Transport()}),
+		qcc.WithClock(now), qcc.WithTimeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnvWithBackend(t, sb, qc, opts...)
+}
+
+func newEnvWithBackend(t *testing.T, sb *sandbox.Sandbox, b tools.Backend, opts ...envOption) *env {
+	t.Helper()
+	logs := &syncBuffer{}
+	o := tools.Options{Now: func() time.Time { return fixedNow }, Logger: slog.New(slog.NewTextHandler(logs, nil))}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	c, err := client.NewInProcessClient(tools.NewServer(b, o))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx := context.Background()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		t.Fatal(err)
+	}
+	return &env{sandbox: sb, client: c, logs: logs}
+}
+
+func demo(o *tools.Options) { o.Demo = true }
+
+// call runs a tool and returns its result, its text and its structured
+// content decoded as generic JSON.
+func (e *env) call(t *testing.T, tool string, args any) (*mcp.CallToolResult, string, map[string]any) {
+	t.Helper()
+	req := mcp.CallToolRequest{}
+	req.Params.Name = tool
+	req.Params.Arguments = args
+	res, err := e.client.CallTool(context.Background(), req)
+	if err != nil {
+		t.Fatalf("%s(%v): JSON-RPC error %v; every failure must be a tool result", tool, args, err)
+	}
+	var text strings.Builder
+	for _, c := range res.Content {
+		if tc, ok := c.(mcp.TextContent); ok {
+			text.WriteString(tc.Text)
+		}
+	}
+	var structured map[string]any
+	if res.StructuredContent != nil {
+		raw, err := json.Marshal(res.StructuredContent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &structured); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return res, text.String(), structured
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func mustDate(t *testing.T, s string) time.Time {
+	t.Helper()
+	d, err := time.ParseInLocation("2006-01-02", s, qcc.Beijing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	d, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// newHandlers returns the tools' handlers on the sandbox, to be called
+// directly where the encoding itself is under test.
+func newHandlers(t *testing.T) map[string]server.ToolHandlerFunc {
+	t.Helper()
+	now := func() time.Time { return fixedNow }
+	sb := sandbox.New(sandbox.Config{Now: now})
+	qc, err := qcc.New(sandbox.DemoAppKey, sandbox.DemoSecretKey,
+		qcc.WithHTTPClient(&http.Client{Transport: sb.Transport()}), qcc.WithClock(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]server.ToolHandlerFunc{}
+	for _, tool := range tools.Tools(qc, tools.Options{Now: now}) {
+		out[tool.Tool.Name] = tool.Handler
+	}
+	return out
+}
+
+func callHandler(t *testing.T, h server.ToolHandlerFunc, args map[string]any) *mcp.CallToolResult {
+	t.Helper()
+	req := mcp.CallToolRequest{}
+	req.Params.Arguments = args
+	res, err := h(context.Background(), req)
+	if err != nil || res == nil || res.IsError {
+		t.Fatalf("handler: %v %+v", err, res)
+	}
+	return res
+}

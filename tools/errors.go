@@ -1,0 +1,103 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/qcc-mcp/qcc-mcp/qcc"
+)
+
+// errorResult turns any failure of a tool call into an isError result whose
+// text names the problem and the next step. This is the one place where
+// errors become words for an agent.
+func errorResult(ctx context.Context, err error, now time.Time) *mcp.CallToolResult {
+	rec := record(ctx)
+	var text string
+	var argErr *argumentError
+	var qe *qcc.Error
+	switch {
+	case errors.As(err, &argErr):
+		rec.outcome = "invalid_argument"
+		text = "Invalid arguments: " + argErr.Error() + ".\n" +
+			"Nothing was sent to QCC. Fix the argument(s) and call again."
+	case errors.As(err, &qe):
+		rec.outcome = string(qe.Kind)
+		rec.qccStatus = qe.Code
+		text = describeQCCError(qe, now)
+	default:
+		rec.outcome = "internal"
+		text = "Internal error: " + err.Error() + ".\nRetrying is unlikely to help; tell the operator."
+	}
+	return mcp.NewToolResultError(text)
+}
+
+// describeQCCError renders a qcc error: what failed (with "QCC status N"
+// whenever QCC sent a code), what to do, and whether and when to retry.
+func describeQCCError(e *qcc.Error, now time.Time) string {
+	var b strings.Builder
+	switch {
+	case e.Code != 0:
+		info, known := qcc.LookupStatus(e.Code)
+		fmt.Fprintf(&b, "QCC status %d (%s): %s", e.Code, e.Kind, e.Message)
+		if known && info.Meaning != "" {
+			fmt.Fprintf(&b, " (%s)", info.Meaning)
+		}
+		b.WriteString(".")
+	case e.Kind == qcc.KindInvalidArgument:
+		fmt.Fprintf(&b, "Invalid arguments: %s. Nothing was sent to QCC.", e.Message)
+	case e.HTTPStatus != 0:
+		fmt.Fprintf(&b, "QCC answered HTTP %d instead of data (%s): %s.", e.HTTPStatus, e.Kind, e.Message)
+	default:
+		fmt.Fprintf(&b, "The call to QCC failed (%s): %s.", e.Kind, e.Message)
+	}
+	if e.Action != "" {
+		b.WriteString("\nWhat to do: " + e.Action)
+	}
+	b.WriteString("\n" + retryLine(e, now))
+	if e.Operator {
+		b.WriteString("\nOnly the operator of this server can fix this: tell the user.")
+	}
+	return b.String()
+}
+
+func retryLine(e *qcc.Error, now time.Time) string {
+	at := e.RetryAt()
+	switch {
+	case !e.Retry.Retryable:
+		return "Retry: no, the same call will fail the same way."
+	case e.Retry.AtBeijingMidnight:
+		return fmt.Sprintf("Retry: not before %s (00:00 Beijing time, when the daily limit resets).", beijingTime(at))
+	case e.Retry.After >= time.Minute:
+		return fmt.Sprintf("Retry: not before %s (in %s).", beijingTime(at), roundDuration(at.Sub(now)))
+	default:
+		return "Retry: yes, in a few seconds."
+	}
+}
+
+func beijingTime(t time.Time) string {
+	return t.In(qcc.Beijing).Format("2006-01-02 15:04 MST") + " (" + t.UTC().Format(time.RFC3339) + ")"
+}
+
+func roundDuration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	d = d.Round(time.Minute)
+	if d < time.Minute {
+		return "less than a minute"
+	}
+	h, m := int(d.Hours()), int(d.Minutes())%60
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%d min", m)
+	case m == 0:
+		return fmt.Sprintf("%d h", h)
+	default:
+		return fmt.Sprintf("%d h %d min", h, m)
+	}
+}

@@ -1,0 +1,98 @@
+package tools
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/qcc-mcp/qcc-mcp/qcc"
+)
+
+// Source says where a result came from, so an agent can cite it and judge
+// its freshness.
+type Source struct {
+	API         string  `json:"api" jsonschema_description:"The QCC method that answered, e.g. ECICertification/SearchCertification."`
+	OrderNumber *string `json:"order_number" jsonschema:"nullable" jsonschema_description:"QCC's order number for the billed call, or null when QCC gave none."`
+	FetchedAt   string  `json:"fetched_at" jsonschema:"format=date-time" jsonschema_description:"When the answer was fetched from QCC (RFC 3339)."`
+	Demo        bool    `json:"demo" jsonschema_description:"True when the data comes from the built-in sandbox, not from QCC: do not present it as real."`
+}
+
+func newSource(api, orderNumber string, fetchedAt time.Time, demo bool) Source {
+	s := Source{API: api, FetchedAt: fetchedAt.UTC().Format(time.RFC3339), Demo: demo}
+	if orderNumber != "" {
+		s.OrderNumber = &orderNumber
+	}
+	return s
+}
+
+const dateLayout = "2006-01-02"
+
+// dateOrNil renders a date as YYYY-MM-DD, or nil when QCC gave none.
+func dateOrNil(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.In(qcc.Beijing).Format(dateLayout)
+	return &s
+}
+
+// Validity of a certificate judged by its end date.
+const (
+	statusValid   = "valid"
+	statusExpired = "expired"
+	statusUnknown = "unknown"
+)
+
+// validity judges a certificate against today's date in Beijing: it is
+// valid through its end date, expired from the day after, and unknown
+// without an end date. days is negative once expired.
+func validity(end, now time.Time) (status string, days *int) {
+	if end.IsZero() {
+		return statusUnknown, nil
+	}
+	n := now.In(qcc.Beijing)
+	today := time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC)
+	e := end.In(qcc.Beijing)
+	last := time.Date(e.Year(), e.Month(), e.Day(), 0, 0, 0, 0, time.UTC)
+	d := int(last.Sub(today).Hours() / 24)
+	if d < 0 {
+		return statusExpired, &d
+	}
+	return statusValid, &d
+}
+
+// describeValidity renders status and days for the text block.
+func describeValidity(status string, days *int) string {
+	switch {
+	case days == nil:
+		return "no end date"
+	case *days == 0:
+		return "valid, expires today"
+	case *days > 0:
+		return fmt.Sprintf("valid, %d days left", *days)
+	default:
+		return fmt.Sprintf("expired %d days ago", -*days)
+	}
+}
+
+// demoBanner opens every text block in demo mode.
+const demoBanner = "DEMO DATA from the built-in sandbox, not real QCC records.\n"
+
+// cell makes a value safe for one markdown table cell.
+func cell(s string, max int) string {
+	s = strings.NewReplacer("|", "/", "\n", " ", "\r", " ").Replace(strings.TrimSpace(s))
+	if s == "" {
+		return "-"
+	}
+	return truncate(s, max)
+}
+
+// truncate cuts s to at most max runes, marking the cut.
+func truncate(s string, max int) string {
+	if max <= 0 || utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:max-1]) + "…"
+}

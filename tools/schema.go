@@ -1,0 +1,216 @@
+package tools
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"sort"
+	"strings"
+
+	"github.com/invopop/jsonschema"
+	validator "github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// reflectSchema turns a params or result struct into the plain object
+// schema MCP expects: no $schema, no $ref, additionalProperties false.
+func reflectSchema(v any) json.RawMessage {
+	r := &jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true, Anonymous: true}
+	s := r.Reflect(v)
+	s.Version = ""
+	hoistNullableDescriptions(s)
+	raw, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		// The types are ours and fixed at compile time: a failure here is a
+		// programming error that every test run would catch.
+		panic(fmt.Sprintf("tools: reflecting schema of %T: %v", v, err))
+	}
+	return raw
+}
+
+// hoistNullableDescriptions moves the description of a nullable field
+// (reflected as oneOf [type, null]) to the field itself, where clients and
+// models look for it.
+func hoistNullableDescriptions(s *jsonschema.Schema) {
+	if s == nil {
+		return
+	}
+	if s.Description == "" && len(s.OneOf) == 2 && s.OneOf[1].Type == "null" {
+		s.Description, s.OneOf[0].Description = s.OneOf[0].Description, ""
+	}
+	if s.Properties != nil {
+		for pair := s.Properties.Oldest(); pair != nil; pair = pair.Next() {
+			hoistNullableDescriptions(pair.Value)
+		}
+	}
+	hoistNullableDescriptions(s.Items)
+	for _, o := range s.OneOf {
+		hoistNullableDescriptions(o)
+	}
+}
+
+// inputSchema is a tool's input schema, compiled once for validation and
+// read for the property types the call subcommand needs.
+type inputSchema struct {
+	raw      json.RawMessage
+	compiled *validator.Schema
+	// props maps each argument to its JSON type ("string", "integer", ...).
+	props map[string]string
+}
+
+func newInputSchema(name string, params any) *inputSchema {
+	raw := reflectSchema(params)
+	doc, err := validator.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		panic(fmt.Sprintf("tools: schema of %s: %v", name, err))
+	}
+	c := validator.NewCompiler()
+	url := "mem://" + name + ".input.json"
+	if err := c.AddResource(url, doc); err != nil {
+		panic(fmt.Sprintf("tools: schema of %s: %v", name, err))
+	}
+	compiled, err := c.Compile(url)
+	if err != nil {
+		panic(fmt.Sprintf("tools: schema of %s: %v", name, err))
+	}
+	var shape struct {
+		Properties map[string]struct {
+			Type string `json:"type"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(raw, &shape); err != nil {
+		panic(fmt.Sprintf("tools: schema of %s: %v", name, err))
+	}
+	props := make(map[string]string, len(shape.Properties))
+	for k, p := range shape.Properties {
+		props[k] = p.Type
+	}
+	return &inputSchema{raw: raw, compiled: compiled, props: props}
+}
+
+// argumentError is a bad argument, described for an agent.
+type argumentError struct{ problems []string }
+
+func (e *argumentError) Error() string { return strings.Join(e.problems, "; ") }
+
+// validate checks arguments against the input schema and describes every
+// problem in words an agent can act on: which argument, which limit, which
+// value was received.
+func (s *inputSchema) validate(args any) error {
+	if args == nil {
+		args = map[string]any{}
+	}
+	// Round-trip through JSON so that the validator sees plain JSON values
+	// whatever Go types the transport produced.
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return &argumentError{[]string{"arguments are not valid JSON"}}
+	}
+	doc, err := validator.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return &argumentError{[]string{"arguments are not valid JSON"}}
+	}
+	if _, ok := doc.(map[string]any); !ok {
+		return &argumentError{[]string{"arguments must be a JSON object"}}
+	}
+	err = s.compiled.Validate(doc)
+	if err == nil {
+		return nil
+	}
+	verr, ok := err.(*validator.ValidationError)
+	if !ok {
+		return &argumentError{[]string{err.Error()}}
+	}
+	var problems []string
+	for _, leaf := range leaves(verr) {
+		problems = append(problems, describeViolation(leaf))
+	}
+	sort.Strings(problems)
+	return &argumentError{dedupe(problems)}
+}
+
+func leaves(e *validator.ValidationError) []*validator.ValidationError {
+	if len(e.Causes) == 0 {
+		return []*validator.ValidationError{e}
+	}
+	var out []*validator.ValidationError
+	for _, c := range e.Causes {
+		out = append(out, leaves(c)...)
+	}
+	return out
+}
+
+func describeViolation(e *validator.ValidationError) string {
+	arg := strings.Join(e.InstanceLocation, ".")
+	switch k := e.ErrorKind.(type) {
+	case *kind.Required:
+		return fmt.Sprintf("missing required argument %s", quoteList(k.Missing))
+	case *kind.AdditionalProperties:
+		return fmt.Sprintf("unknown argument %s (not accepted by this tool)", quoteList(k.Properties))
+	case *kind.Type:
+		return fmt.Sprintf("argument %q must be of type %s, got %s", arg, strings.Join(k.Want, " or "), k.Got)
+	case *kind.MinLength:
+		return fmt.Sprintf("argument %q must have at least %d characters, got %d", arg, k.Want, k.Got)
+	case *kind.MaxLength:
+		return fmt.Sprintf("argument %q must have at most %d characters, got %d", arg, k.Want, k.Got)
+	case *kind.Minimum:
+		return fmt.Sprintf("argument %q must be at least %s, got %s", arg, ratString(k.Want), ratString(k.Got))
+	case *kind.Maximum:
+		return fmt.Sprintf("argument %q must be at most %s, got %s", arg, ratString(k.Want), ratString(k.Got))
+	case *kind.Enum:
+		want := make([]string, len(k.Want))
+		for i, w := range k.Want {
+			want[i] = fmt.Sprintf("%v", w)
+		}
+		return fmt.Sprintf("argument %q must be one of %s, got %v", arg, strings.Join(want, ", "), k.Got)
+	default:
+		msg := e.ErrorKind.LocalizedString(message.NewPrinter(language.English))
+		if arg == "" {
+			return "arguments: " + msg
+		}
+		return fmt.Sprintf("argument %q: %s", arg, msg)
+	}
+}
+
+func ratString(r *big.Rat) string {
+	if r == nil {
+		return "?"
+	}
+	if r.IsInt() {
+		return r.Num().String()
+	}
+	return r.FloatString(3)
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, ", ")
+}
+
+func dedupe(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// bind decodes validated arguments into the tool's params struct.
+func bind(args any, dst any) error {
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	if args == nil {
+		raw = []byte("{}")
+	}
+	return json.Unmarshal(raw, dst)
+}

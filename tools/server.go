@@ -1,0 +1,216 @@
+// Package tools is the MCP face of qcc-mcp: the search_certifications and
+// get_certification_detail tools, their JSON schemas, the text an agent
+// reads, and the translation of every qcc error into words it can act on.
+//
+// It knows MCP and nothing of HTTP: the QCC API is reached through a
+// Backend, which the qcc.Client satisfies (main wires them).
+//
+//	s := tools.NewServer(client, tools.Options{Logger: logger})
+//	server.ServeStdio(s)
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/qcc-mcp/qcc-mcp/qcc"
+)
+
+// Backend answers the two QCC methods. *qcc.Client implements it.
+type Backend interface {
+	SearchCertification(ctx context.Context, p qcc.SearchParams) (*qcc.SearchResult, error)
+	GetCertificationDetailByID(ctx context.Context, certID string) (*qcc.CertificationDetail, error)
+}
+
+// Options configure the server.
+type Options struct {
+	// Name and Version are reported to clients at initialisation.
+	Name, Version string
+	// Demo marks every result as sandbox data.
+	Demo bool
+	// Now is the clock used to judge validity; nil means time.Now.
+	Now func() time.Time
+	// Logger receives one line per tool call; nil discards.
+	Logger *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Name == "" {
+		o.Name = "qcc-mcp"
+	}
+	if o.Version == "" {
+		o.Version = "dev"
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Tool is one tool of this server: its MCP definition, its handler and its
+// schemas, as served.
+type Tool struct {
+	Tool    mcp.Tool
+	Handler server.ToolHandlerFunc
+	input   *inputSchema
+	// Output is the raw output schema.
+	Output []byte
+}
+
+// Input is the raw input schema.
+func (t Tool) Input() []byte { return t.input.raw }
+
+// ArgumentTypes maps each argument to its JSON type, for callers that build
+// arguments from text (the call subcommand).
+func (t Tool) ArgumentTypes() map[string]string { return t.input.props }
+
+// Tools returns the tools of this server, built on b.
+func Tools(b Backend, o Options) []Tool {
+	o.defaults()
+	return []Tool{searchTool(b, o), detailTool(b, o)}
+}
+
+// NewServer returns an MCP server offering the tools on b.
+func NewServer(b Backend, o Options) *server.MCPServer {
+	o.defaults()
+	s := server.NewMCPServer(o.Name, o.Version,
+		server.WithToolCapabilities(false),
+		// The first middleware added is the outermost: recovery must see
+		// every panic, and logging must see the final outcome.
+		server.WithToolHandlerMiddleware(recoverPanics(o.Logger)),
+		server.WithToolHandlerMiddleware(logCalls(o.Logger)),
+		server.WithInstructions(instructions),
+	)
+	for _, t := range Tools(b, o) {
+		s.AddTool(t.Tool, t.Handler)
+	}
+	return s
+}
+
+const instructions = "Certificates held by Chinese companies, from Qichacha (QCC). " +
+	"Call search_certifications with a company's registered name to list its certificates (ISO 9001, ISO 14001, CCC and others) with numbers, dates and validity; " +
+	"then get_certification_detail with an id from that list for holder, scope, standard and issuer. Every call that reaches QCC is billed."
+
+// readOnly marks a tool that only reads QCC data: safe to repeat, changes
+// nothing, reaches an outside service.
+func readOnly(title string) mcp.ToolAnnotation {
+	return mcp.ToolAnnotation{
+		Title:           title,
+		ReadOnlyHint:    mcp.ToBoolPtr(true),
+		DestructiveHint: mcp.ToBoolPtr(false),
+		IdempotentHint:  mcp.ToBoolPtr(true),
+		OpenWorldHint:   mcp.ToBoolPtr(true),
+	}
+}
+
+// newTool builds a tool from its params and result types, with schemas
+// reflected from them, and a handler that validates and binds arguments
+// before calling run.
+func newTool[P any](name, title, description string, output any, o Options, run func(context.Context, P) (*mcp.CallToolResult, error)) Tool {
+	var zero P
+	in := newInputSchema(name, zero)
+	out := reflectSchema(output)
+	t := mcp.NewToolWithRawSchema(name, description, in.raw)
+	t.Title = title
+	t.Annotations = readOnly(title)
+	t.RawOutputSchema = out
+	handler := func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		args := req.GetRawArguments()
+		if err := in.validate(args); err != nil {
+			return errorResult(ctx, err, o.Now()), nil
+		}
+		var p P
+		if err := bind(args, &p); err != nil {
+			return errorResult(ctx, &argumentError{[]string{err.Error()}}, o.Now()), nil
+		}
+		return run(ctx, p)
+	}
+	return Tool{Tool: t, Handler: handler, input: in, Output: out}
+}
+
+// callRecord carries what a handler learnt about a call to the log line.
+type callRecord struct {
+	outcome   string // "ok", "no_result", or an error kind
+	qccStatus int
+}
+
+type callRecordKey struct{}
+
+func record(ctx context.Context) *callRecord {
+	if r, ok := ctx.Value(callRecordKey{}).(*callRecord); ok {
+		return r
+	}
+	return &callRecord{}
+}
+
+// logCalls writes one line per tool call: tool, outcome, QCC status and
+// duration. Arguments are logged by name only where they cannot hold
+// secrets; the company searched is not a secret but is left to debug level.
+func logCalls(log *slog.Logger) server.ToolHandlerMiddleware {
+	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			rec := &callRecord{outcome: "ok"}
+			ctx = context.WithValue(ctx, callRecordKey{}, rec)
+			start := time.Now()
+			res, err := next(ctx, req)
+			attrs := []any{
+				slog.String("tool", req.Params.Name),
+				slog.String("outcome", rec.outcome),
+				slog.Duration("duration", time.Since(start)),
+			}
+			if rec.qccStatus != 0 {
+				attrs = append(attrs, slog.Int("qcc_status", rec.qccStatus))
+			}
+			level := slog.LevelInfo
+			if res != nil && res.IsError {
+				level = slog.LevelWarn
+			}
+			log.Log(ctx, level, "tool call", attrs...)
+			return res, err
+		}
+	}
+}
+
+// recoverPanics turns a panic in a handler into a generic isError result
+// and a log line with the stack. The panic value may hold request data, so
+// it goes to the log only, never to the client.
+func recoverPanics(log *slog.Logger) server.ToolHandlerMiddleware {
+	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+		return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+			defer func() {
+				if v := recover(); v != nil {
+					log.Error("tool handler panicked", slog.String("tool", req.Params.Name),
+						slog.String("panic", redactPanic(v)), slog.String("stack", string(debug.Stack())))
+					res = mcp.NewToolResultError(fmt.Sprintf(
+						"Internal error in %s: the server hit a bug and logged it. Retrying the same call is unlikely to help; tell the operator.",
+						req.Params.Name))
+					err = nil
+				}
+			}()
+			return next(ctx, req)
+		}
+	}
+}
+
+// redactPanic renders a panic value for the log. qcc errors never hold
+// secrets; anything else is rendered by type only when it is an error that
+// might wrap a request.
+func redactPanic(v any) string {
+	if err, ok := v.(error); ok {
+		var qe *qcc.Error
+		if errors.As(err, &qe) {
+			return qe.Error()
+		}
+		return fmt.Sprintf("%T: %v", err, err)
+	}
+	return fmt.Sprintf("%v", v)
+}
