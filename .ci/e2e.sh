@@ -73,10 +73,10 @@ run_suite() {
 		'res.structuredContent.certificate.number === "17418Q20358R1M" && res.structuredContent.certificate.holder === "企查查科技有限公司" && Object.keys(res.structuredContent.fields).length > 5' \
 		-- --method tools/call --tool-name get_certification_detail --tool-arg "cert_id=$DOC_CERT_ID" "$@"
 	check "$label argument error" 5 \
-		'/page_size/.test(JSON.stringify(e)) || e !== null' \
+		'res.isError === true && /"page_size" must be at most 20, got 50/.test(text) && /Nothing was sent to QCC/.test(text) && e.error.code === "tool_is_error"' \
 		-- --method tools/call --tool-name search_certifications --tool-args-json '{"company":"企查查科技有限公司","page_size":50}' "$@"
 	check "$label upstream error (QCC status 102)" 5 \
-		'e !== null' \
+		'res.isError === true && /QCC status 102/.test(text) && /operator/.test(text) && e.error.code === "tool_is_error"' \
 		-- --method tools/call --tool-name search_certifications --tool-arg company=sandbox-status-102 "$@"
 }
 
