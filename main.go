@@ -12,7 +12,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -21,12 +24,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -68,6 +74,16 @@ type config struct {
 	secretKey       string
 	sessionIdleTTL  time.Duration
 	shutdownTimeout time.Duration
+
+	// HTTP only.
+	authTokenFile      string
+	authToken          string // from the file or MCP_AUTH_TOKEN; never a flag
+	allowedOrigins     []string
+	maxBodyBytes       int64
+	bodyReadTimeout    time.Duration
+	maxSSEStreams      int
+	maxConcurrentCalls int
+	metricsAddr        string
 }
 
 // newFlagSet declares the flags shared by the server and the call
@@ -82,6 +98,24 @@ func newFlagSet(name string, cfg *config, getenv func(string) string, stderr io.
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
 	fs.DurationVar(&cfg.sessionIdleTTL, "session-idle-ttl", 30*time.Minute, "forget streamable HTTP sessions idle this long")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight calls may finish after SIGTERM")
+	fs.StringVar(&cfg.authTokenFile, "auth-token-file", "", "file holding the bearer token HTTP clients must send (or set MCP_AUTH_TOKEN)")
+	fs.Func("allowed-origins", "comma-separated browser origins allowed to call over HTTP, e.g. https://app.example.com (default: none but loopback)", func(v string) error {
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				u, err := url.Parse(o)
+				if err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+					return fmt.Errorf("%q is not an origin like https://app.example.com", o)
+				}
+				cfg.allowedOrigins = append(cfg.allowedOrigins, strings.TrimSuffix(o, "/"))
+			}
+		}
+		return nil
+	})
+	fs.Int64Var(&cfg.maxBodyBytes, "max-body-bytes", 1<<20, "largest HTTP request body accepted")
+	fs.DurationVar(&cfg.bodyReadTimeout, "body-read-timeout", 30*time.Second, "time a client has to send its request body")
+	fs.IntVar(&cfg.maxSSEStreams, "max-sse-streams", 100, "cap on open SSE streams")
+	fs.IntVar(&cfg.maxConcurrentCalls, "max-concurrent-calls", 64, "cap on tool calls running at once; more get a retryable busy error (0: no cap)")
+	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "serve /metrics on this separate address without auth (default: /metrics on the main listener, behind auth)")
 	cfg.baseURL = getenv("QCC_BASE_URL")
 	return fs
 }
@@ -105,6 +139,24 @@ func (cfg *config) loadEnv(getenv func(string) string) error {
 	}
 	if !cfg.demo && (cfg.appKey == "" || cfg.secretKey == "") {
 		return errors.New("QCC_APP_KEY and QCC_SECRET_KEY must be set in the environment (or run with --demo for the built-in sandbox)")
+	}
+	cfg.authToken = strings.TrimSpace(getenv("MCP_AUTH_TOKEN"))
+	if cfg.authTokenFile != "" {
+		raw, err := os.ReadFile(cfg.authTokenFile)
+		if err != nil {
+			return fmt.Errorf("--auth-token-file: %v", err)
+		}
+		if cfg.authToken = strings.TrimSpace(string(raw)); cfg.authToken == "" {
+			return fmt.Errorf("--auth-token-file %s is empty", cfg.authTokenFile)
+		}
+	}
+	if cfg.transport != "stdio" {
+		if cfg.authToken == "" && !isLoopbackAddr(cfg.addr) {
+			return fmt.Errorf("--addr %s accepts connections from other machines: set a bearer token with --auth-token-file or MCP_AUTH_TOKEN, or listen on 127.0.0.1", cfg.addr)
+		}
+		if cfg.maxBodyBytes <= 0 || cfg.bodyReadTimeout <= 0 || cfg.maxSSEStreams <= 0 || cfg.maxConcurrentCalls < 0 {
+			return errors.New("--max-body-bytes, --body-read-timeout and --max-sse-streams must be positive, --max-concurrent-calls 0 or more")
+		}
 	}
 	return nil
 }
@@ -160,7 +212,7 @@ func newBackend(cfg *config) (tools.Backend, error) {
 }
 
 func toolOptions(cfg *config, log *slog.Logger) tools.Options {
-	return tools.Options{Version: versionString(), Demo: cfg.demo, Logger: log}
+	return tools.Options{Version: versionString(), Demo: cfg.demo, Logger: log, MaxConcurrentCalls: cfg.maxConcurrentCalls}
 }
 
 // newMCPServer builds the MCP server the transports and the call
@@ -207,7 +259,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		log.Info("serving MCP over stdio", "demo", cfg.demo, "version", versionString())
 		err = serveStdio(ctx, s, stdin, stdout, log)
 	} else {
-		err = serveHTTP(ctx, s, &cfg, log)
+		err = serveHTTP(ctx, newHTTPFront(s, &cfg, log, nil))
 	}
 	if err != nil {
 		log.Error("server stopped", tint.Err(err))
@@ -228,52 +280,353 @@ func serveStdio(ctx context.Context, s *server.MCPServer, stdin io.Reader, stdou
 	return err
 }
 
-// newHTTPHandler mounts streamable HTTP at /mcp and the legacy SSE
-// transport at /sse and /message on one mux.
-func newHTTPHandler(s *server.MCPServer, cfg *config) (http.Handler, *server.StreamableHTTPServer, *server.SSEServer) {
-	streamable := server.NewStreamableHTTPServer(s, server.WithSessionIdleTTL(cfg.sessionIdleTTL))
-	sse := server.NewSSEServer(s, server.WithSSEEndpoint("/sse"), server.WithMessageEndpoint("/message"))
-	mux := http.NewServeMux()
-	mux.Handle("/mcp", streamable)
-	mux.Handle("/sse", sse.SSEHandler())
-	mux.Handle("/message", sse.MessageHandler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok\n")
-	})
-	return mux, streamable, sse
+// httpFront is the HTTP face of the server: the MCP transports behind
+// origin checks, bearer auth and limits, an access log, health endpoints
+// and metrics.
+type httpFront struct {
+	cfg        *config
+	log        *slog.Logger
+	streamable *server.StreamableHTTPServer
+	sse        *server.SSEServer
+	metrics    http.Handler // nil without metrics
+	sseStreams atomic.Int64
+	stopping   atomic.Bool
 }
 
-func serveHTTP(ctx context.Context, s *server.MCPServer, cfg *config, log *slog.Logger) error {
-	handler, streamable, sse := newHTTPHandler(s, cfg)
+func newHTTPFront(s *server.MCPServer, cfg *config, log *slog.Logger, metrics http.Handler) *httpFront {
+	return &httpFront{
+		cfg: cfg, log: log, metrics: metrics,
+		streamable: server.NewStreamableHTTPServer(s, server.WithSessionIdleTTL(cfg.sessionIdleTTL)),
+		sse:        server.NewSSEServer(s, server.WithSSEEndpoint("/sse"), server.WithMessageEndpoint("/message")),
+	}
+}
+
+// handler mounts streamable HTTP at /mcp, the legacy SSE transport at /sse
+// and /message, /healthz and /readyz (open to all) and /metrics (behind
+// auth, unless served on its own listener).
+func (f *httpFront) handler() http.Handler {
+	protected := http.NewServeMux()
+	protected.Handle("/mcp", f.streamable)
+	protected.Handle("/sse", f.limitSSEStreams(f.sse.SSEHandler()))
+	protected.Handle("/message", f.sse.MessageHandler())
+	if f.metrics != nil && f.cfg.metricsAddr == "" {
+		protected.Handle("GET /metrics", f.metrics)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { plain(w, http.StatusOK, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		// Ready means configured and not shutting down; it never calls QCC,
+		// which would bill every probe.
+		if f.stopping.Load() {
+			plain(w, http.StatusServiceUnavailable, "shutting down")
+			return
+		}
+		plain(w, http.StatusOK, "ready")
+	})
+	mux.Handle("/", f.checkOrigin(f.authenticate(f.readBody(protected))))
+	return f.accessLog(mux)
+}
+
+func plain(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	io.WriteString(w, msg+"\n")
+}
+
+// requestInfo collects what the access log reports of a request.
+type requestInfo struct {
+	tool    string
+	session string
+}
+
+type requestInfoKey struct{}
+
+// accessLog logs one line per request: method, path, status, duration,
+// session and tool. Never a header value, so never a token.
+func (f *httpFront) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		info := &requestInfo{session: r.Header.Get("Mcp-Session-Id")}
+		if info.session == "" {
+			info.session = r.URL.Query().Get("sessionId")
+		}
+		rw := &responseWriter{ResponseWriter: w, status: http.StatusOK, allowOrigin: f.allowedOrigin(r)}
+		next.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
+		if info.session == "" {
+			info.session = rw.Header().Get("Mcp-Session-Id")
+		}
+		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", rw.status, "duration", time.Since(start)}
+		if info.session != "" {
+			attrs = append(attrs, "session", info.session)
+		}
+		if info.tool != "" {
+			attrs = append(attrs, "tool", info.tool)
+		}
+		f.log.Info("http request", attrs...)
+	})
+}
+
+// responseWriter records the status and owns the CORS headers: the SSE
+// handler of mcp-go sets "Access-Control-Allow-Origin: *" on its own, which
+// must not reach browsers unless origins were configured.
+type responseWriter struct {
+	http.ResponseWriter
+	status      int
+	wrote       bool
+	allowOrigin string
+}
+
+func (w *responseWriter) fixHeaders() {
+	if w.wrote {
+		return
+	}
+	w.wrote = true
+	h := w.ResponseWriter.Header()
+	h.Del("Access-Control-Allow-Origin")
+	if w.allowOrigin != "" {
+		h.Set("Access-Control-Allow-Origin", w.allowOrigin)
+		h.Add("Vary", "Origin")
+		h.Set("Access-Control-Expose-Headers", "Mcp-Session-Id, Mcp-Protocol-Version")
+	}
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status = code
+	}
+	w.fixHeaders()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	w.fixHeaders()
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush keeps SSE streaming through the wrapper.
+func (w *responseWriter) Flush() {
+	w.fixHeaders()
+	if fl, ok := w.ResponseWriter.(http.Flusher); ok {
+		fl.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// allowedOrigin returns the value for Access-Control-Allow-Origin: the
+// request's Origin when origins are configured and it is one of them.
+func (f *httpFront) allowedOrigin(r *http.Request) string {
+	origin := r.Header.Get("Origin")
+	if origin == "" || len(f.cfg.allowedOrigins) == 0 {
+		return ""
+	}
+	if slices.Contains(f.cfg.allowedOrigins, origin) {
+		return origin
+	}
+	return ""
+}
+
+// checkOrigin refuses requests from origins that are not allowed, against
+// DNS rebinding and cross-site use from browsers. Without
+// --allowed-origins only requests without Origin or from a loopback origin
+// pass; with it, exactly the listed origins.
+func (f *httpFront) checkOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		ok := origin == ""
+		if !ok && len(f.cfg.allowedOrigins) > 0 {
+			ok = slices.Contains(f.cfg.allowedOrigins, origin)
+		} else if !ok {
+			ok = isLoopbackOrigin(origin)
+		}
+		if !ok {
+			plain(w, http.StatusForbidden, "origin not allowed")
+			return
+		}
+		if r.Method == http.MethodOptions && origin != "" && len(f.cfg.allowedOrigins) > 0 {
+			// A CORS preflight carries no credentials: answer it here.
+			h := w.Header()
+			h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID")
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isLoopbackOrigin(origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// credentialParams are query parameters that look like credentials. They
+// are refused outright: a URL ends up in proxy logs and browser history.
+var credentialParams = []string{"access_token", "token", "auth", "authorization", "api_key", "apikey", "key", "secret", "bearer"}
+
+// authenticate requires "Authorization: Bearer <token>" when a token is
+// configured, comparing in constant time.
+func (f *httpFront) authenticate(next http.Handler) http.Handler {
+	var want [sha256.Size]byte
+	if f.cfg.authToken != "" {
+		want = sha256.Sum256([]byte(f.cfg.authToken))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		for _, p := range credentialParams {
+			if q.Has(p) {
+				plain(w, http.StatusBadRequest, "credentials are not accepted in URLs: send Authorization: Bearer <token>")
+				return
+			}
+		}
+		if f.cfg.authToken == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
+		// Hashing first makes the comparison constant-time whatever the
+		// length of what the client sent.
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="qcc-mcp"`)
+			plain(w, http.StatusUnauthorized, "missing or invalid bearer token")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// readBody reads a request body within the size limit and a read deadline
+// (against slow clients), then hands it on; an oversized body gets 413 and
+// the server carries on. It also notes the tool of a tools/call for the
+// access log.
+func (f *httpFront) readBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodDelete || r.Method == http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Now().Add(f.cfg.bodyReadTimeout))
+		body, err := io.ReadAll(io.LimitReader(r.Body, f.cfg.maxBodyBytes+1))
+		_ = rc.SetReadDeadline(time.Time{})
+		switch {
+		case err != nil:
+			plain(w, http.StatusRequestTimeout, "could not read the request body in time")
+			return
+		case int64(len(body)) > f.cfg.maxBodyBytes:
+			w.Header().Set("Connection", "close")
+			plain(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over the limit of %d bytes", f.cfg.maxBodyBytes))
+			return
+		}
+		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
+			var msg struct {
+				Method string `json:"method"`
+				Params struct {
+					Name string `json:"name"`
+				} `json:"params"`
+			}
+			if json.Unmarshal(body, &msg) == nil && msg.Method == "tools/call" {
+				info.tool = msg.Params.Name
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitSSEStreams caps open SSE streams; each holds a goroutine and a
+// connection until the client leaves.
+func (f *httpFront) limitSSEStreams(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			if f.sseStreams.Add(1) > int64(f.cfg.maxSSEStreams) {
+				f.sseStreams.Add(-1)
+				w.Header().Set("Retry-After", "5")
+				plain(w, http.StatusServiceUnavailable, fmt.Sprintf("too many open SSE streams (limit %d); retry later or use streamable HTTP at /mcp", f.cfg.maxSSEStreams))
+				return
+			}
+			defer f.sseStreams.Add(-1)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isLoopbackAddr reports whether a listen address only accepts local
+// connections.
+func isLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func serveHTTP(ctx context.Context, f *httpFront) error {
+	cfg, log := f.cfg, f.log
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           f.handler(),
 		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("serving MCP over HTTP", "addr", ln.Addr().String(), "streamable", "/mcp", "sse", "/sse", "demo", cfg.demo)
-	errc := make(chan error, 1)
+	servers := []*http.Server{srv}
+	errc := make(chan error, 2)
+	if cfg.metricsAddr != "" && f.metrics != nil {
+		mln, err := net.Listen("tcp", cfg.metricsAddr)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		msrv := &http.Server{Handler: f.metrics, ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, msrv)
+		log.Info("serving metrics", "metrics_addr", mln.Addr().String())
+		go func() { errc <- msrv.Serve(mln) }()
+	}
+	log.Info("serving MCP over HTTP", "addr", ln.Addr().String(), "streamable", "/mcp", "sse", "/sse",
+		"auth", cfg.authToken != "", "demo", cfg.demo)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
+	f.stopping.Store(true)
 	log.Info("shutting down", "timeout", cfg.shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
 	// SSE streams never end by themselves: close them first, or Shutdown
-	// waits for its whole deadline.
-	sse.CloseSessions()
-	if err := streamable.Shutdown(sctx); err != nil {
+	// waits for its whole deadline. Calls in flight on /mcp finish.
+	f.sse.CloseSessions()
+	if err := f.streamable.Shutdown(sctx); err != nil {
 		log.Warn("closing streamable HTTP sessions", tint.Err(err))
 	}
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	for _, s := range servers {
+		if err := s.Shutdown(sctx); err != nil {
+			log.Warn("in-flight requests did not finish in time; closing them", tint.Err(err))
+			s.Close()
+		}
 	}
 	return nil
 }

@@ -163,23 +163,18 @@ func TestStdioStdoutIsOnlyJSONRPC(t *testing.T) {
 	}
 }
 
-func newTestHTTPServer(t *testing.T) *httptest.Server {
+func newTestHTTPServer(t *testing.T, mutate ...func(*config)) *httptest.Server {
 	t.Helper()
-	cfg := &config{demo: true, timeout: 5 * time.Second, sessionIdleTTL: time.Minute}
+	cfg := &config{demo: true, timeout: 5 * time.Second, sessionIdleTTL: time.Minute, maxBodyBytes: 1 << 20,
+		bodyReadTimeout: 5 * time.Second, maxSSEStreams: 10, maxConcurrentCalls: 16}
+	for _, m := range mutate {
+		m(cfg)
+	}
 	backend, err := newBackend(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler, streamable, sse := newHTTPHandler(newMCPServer(cfg, backend, discardLogger()), cfg)
-	ts := httptest.NewServer(handler)
-	t.Cleanup(func() {
-		sse.CloseSessions()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		streamable.Shutdown(ctx)
-		ts.Close()
-	})
-	return ts
+	return newServerFor(t, newHTTPFront(newMCPServer(cfg, backend, discardLogger()), cfg, discardLogger(), nil))
 }
 
 func TestStreamableHTTP(t *testing.T) {

@@ -39,6 +39,22 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives one line per tool call; nil discards.
 	Logger *slog.Logger
+	// Observer, if set, is told of every tool call (for metrics).
+	Observer Observer
+	// MaxConcurrentCalls caps tool calls running at once; a call over the
+	// cap gets a retryable "busy" error at once instead of queueing. 0
+	// means no cap.
+	MaxConcurrentCalls int
+}
+
+// Observer is told when tool calls start and finish. Implementations must
+// be safe for concurrent use.
+type Observer interface {
+	CallStarted(tool string)
+	// CallFinished reports the outcome ("ok", "no_result", an error kind
+	// such as "billing", "invalid_argument", "busy" or "internal"), the QCC
+	// status if QCC sent one (else 0) and the duration.
+	CallFinished(tool, outcome string, qccStatus int, d time.Duration)
 }
 
 func (o *Options) defaults() {
@@ -87,7 +103,8 @@ func NewServer(b Backend, o Options) *server.MCPServer {
 		// The first middleware added is the outermost: recovery must see
 		// every panic, and logging must see the final outcome.
 		server.WithToolHandlerMiddleware(recoverPanics(o.Logger)),
-		server.WithToolHandlerMiddleware(logCalls(o.Logger)),
+		server.WithToolHandlerMiddleware(logCalls(o.Logger, o.Observer)),
+		server.WithToolHandlerMiddleware(limitConcurrency(o.MaxConcurrentCalls)),
 		server.WithInstructions(instructions),
 	)
 	for _, t := range Tools(b, o) {
@@ -155,13 +172,22 @@ func record(ctx context.Context) *callRecord {
 // logCalls writes one line per tool call: tool, outcome, QCC status and
 // duration. Arguments are logged by name only where they cannot hold
 // secrets; the company searched is not a secret but is left to debug level.
-func logCalls(log *slog.Logger) server.ToolHandlerMiddleware {
+func logCalls(log *slog.Logger, obs Observer) server.ToolHandlerMiddleware {
 	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			rec := &callRecord{outcome: "ok"}
 			ctx = context.WithValue(ctx, callRecordKey{}, rec)
 			start := time.Now()
+			if obs != nil {
+				obs.CallStarted(req.Params.Name)
+			}
 			res, err := next(ctx, req)
+			if res == nil && err != nil {
+				rec.outcome = "internal"
+			}
+			if obs != nil {
+				obs.CallFinished(req.Params.Name, rec.outcome, rec.qccStatus, time.Since(start))
+			}
 			attrs := []any{
 				slog.String("tool", req.Params.Name),
 				slog.String("outcome", rec.outcome),
@@ -176,6 +202,29 @@ func logCalls(log *slog.Logger) server.ToolHandlerMiddleware {
 			}
 			log.Log(ctx, level, "tool call", attrs...)
 			return res, err
+		}
+	}
+}
+
+// limitConcurrency refuses a call at once when max calls are already
+// running: queueing would only turn overload into timeouts on the client.
+func limitConcurrency(max int) server.ToolHandlerMiddleware {
+	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+		if max <= 0 {
+			return next
+		}
+		slots := make(chan struct{}, max)
+		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+				return next(ctx, req)
+			default:
+				record(ctx).outcome = "busy"
+				return mcp.NewToolResultError(fmt.Sprintf(
+					"The server is busy: %d tool calls are already running, its limit. Nothing was sent to QCC.\n"+
+						"Retry: yes, in a few seconds.", max)), nil
+			}
 		}
 	}
 }
