@@ -1,0 +1,636 @@
+package guard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/qcc-mcp/qcc-mcp/qcc"
+)
+
+// Upstream is what a Guard protects: a *qcc.Client, or anything with the
+// same two methods and the same error conventions (*qcc.Error values).
+type Upstream interface {
+	SearchCertification(ctx context.Context, p qcc.SearchParams) (*qcc.SearchResult, error)
+	GetCertificationDetailByID(ctx context.Context, certID string) (*qcc.CertificationDetail, error)
+}
+
+// Off turns off a Config setting whose documentation says so. Any negative
+// value does the same; Off is just easier to read.
+const Off = -1
+
+// Defaults of the zero Config.
+const (
+	DefaultCacheTTL                 = 24 * time.Hour
+	DefaultCacheMaxBytes      int64 = 64 << 20
+	DefaultCacheFileTimeout         = 2 * time.Second
+	DefaultRate                     = 5.0
+	DefaultBurst                    = 5
+	DefaultMaxRetries               = 2
+	DefaultRetryBaseDelay           = 200 * time.Millisecond
+	DefaultRetryMaxDelay            = 2 * time.Second
+	DefaultCredentialCooldown       = time.Minute
+)
+
+// Config configures a Guard. The zero value gives every default: a 24-hour
+// memory cache of 64 MiB, 5 calls per second with bursts of 5, 2 retries,
+// a 1-minute pause after credential errors, no daily budget and no file.
+type Config struct {
+	// CacheTTL is how long an answer is served from the cache after QCC
+	// sent it. Zero means DefaultCacheTTL (24 hours); Off (any negative
+	// value) turns the cache off, so every call goes upstream, though
+	// identical concurrent calls still share one request.
+	CacheTTL time.Duration
+	// CacheMaxBytes bounds the cache, counted in bytes of encoded answers.
+	// Zero means DefaultCacheMaxBytes (64 MiB). In memory, the least
+	// recently used answers go first. The cache file is held to the same
+	// bound when it is swept (on open, and when an answer is added an hour
+	// or more after the last sweep or past the bound), oldest answers
+	// first; expired answers are skipped until then.
+	CacheMaxBytes int64
+	// CacheFile is the path of a bbolt database that keeps the cache, the
+	// cooldowns and the day's budget count across restarts. Empty keeps
+	// everything in memory. Missing directories are created; a damaged
+	// file is moved aside to CacheFile.corrupt-TIME, with a warning, and
+	// replaced by an empty one.
+	CacheFile string
+	// CacheFileTimeout is how long New waits for another process to
+	// release CacheFile before failing. Zero means DefaultCacheFileTimeout
+	// (2 seconds).
+	CacheFileTimeout time.Duration
+	// Rate is the number of upstream requests allowed per second, on
+	// average. Zero means DefaultRate (5); Off (any negative value) or
+	// +Inf turns the rate limit off. A call waits for its turn as long as
+	// its context's deadline allows.
+	Rate float64
+	// Burst is how many upstream requests may start at once before Rate
+	// applies. Zero means DefaultBurst (5).
+	Burst int
+	// MaxRetries is how many times a failed upstream request is repeated
+	// when a retry can help. Zero means DefaultMaxRetries (2); Off (any
+	// negative value) never retries.
+	MaxRetries int
+	// RetryBaseDelay is the wait before the first retry; each further
+	// retry waits twice as long, up to RetryMaxDelay, and every wait is
+	// jittered between half and all of that. Zero means
+	// DefaultRetryBaseDelay (200ms).
+	RetryBaseDelay time.Duration
+	// RetryMaxDelay caps the wait between retries. Zero means
+	// DefaultRetryMaxDelay (2 seconds).
+	RetryMaxDelay time.Duration
+	// CredentialCooldown is how long every upstream request is refused
+	// locally after QCC rejected the key or account (codes 101, 102, 103,
+	// 104, 107, 112, 115, 119). Zero means DefaultCredentialCooldown (1
+	// minute); Off (any negative value) does not pause.
+	CredentialCooldown time.Duration
+	// MaxCallsPerDay caps the requests sent to QCC per Beijing calendar
+	// day, retries and no-result answers included. Zero means no cap.
+	MaxCallsPerDay int
+	// Now is the clock for cache ages, cooldowns and the budget's day; nil
+	// means time.Now. Waits (rate limit, retries) use real time.
+	Now func() time.Time
+	// Logger receives warnings (cooldowns started, cache file trouble) and
+	// debug messages (retries); nil discards them.
+	Logger *slog.Logger
+}
+
+// Guard answers repeated questions from its cache and keeps the QCC key
+// out of trouble; see the package documentation. It is safe for concurrent
+// use. Close it to release the cache file.
+type Guard struct {
+	up  Upstream
+	now func() time.Time
+	log *slog.Logger
+
+	cacheOn bool
+	ttl     time.Duration
+	mem     *memCache
+	store   *store // nil without a cache file
+
+	limiter    *rate.Limiter // nil when off
+	perSecond  float64
+	maxRetries int
+	retryBase  time.Duration
+	retryMax   time.Duration
+	limits     *limits
+
+	flightsMu sync.Mutex
+	flights   map[string]*flight
+
+	usage     counters
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// flight is one upstream call that identical concurrent calls share.
+// Its fields are written by the leader before done is closed.
+type flight struct {
+	done chan struct{}
+	val  any
+	err  error
+	// callerSpecific is set when the outcome depends on the leader's own
+	// context (canceled, or no rate-limit slot before its deadline): the
+	// others then ask again rather than inherit it.
+	callerSpecific bool
+	// followers counts the callers that joined, under Guard.flightsMu;
+	// tests use it to know when every caller is waiting.
+	followers int
+}
+
+// New returns a Guard in front of up. It fails when cfg is inconsistent,
+// or when cfg.CacheFile cannot be opened or is locked by another process;
+// a damaged cache file is rebuilt instead.
+func New(up Upstream, cfg Config) (*Guard, error) {
+	if up == nil {
+		return nil, errors.New("guard: the upstream client is nil")
+	}
+	switch {
+	case cfg.CacheMaxBytes < 0:
+		return nil, fmt.Errorf("guard: the cache size must not be negative, got %d", cfg.CacheMaxBytes)
+	case cfg.Burst < 0:
+		return nil, fmt.Errorf("guard: the burst must not be negative, got %d", cfg.Burst)
+	case math.IsNaN(cfg.Rate):
+		return nil, errors.New("guard: the rate is not a number")
+	case cfg.MaxCallsPerDay < 0:
+		return nil, fmt.Errorf("guard: the daily budget must not be negative, got %d", cfg.MaxCallsPerDay)
+	case cfg.RetryBaseDelay < 0 || cfg.RetryMaxDelay < 0 || cfg.CacheFileTimeout < 0:
+		return nil, errors.New("guard: delays and timeouts must not be negative")
+	}
+	g := &Guard{
+		up:         up,
+		now:        cfg.Now,
+		log:        cfg.Logger,
+		cacheOn:    cfg.CacheTTL >= 0,
+		ttl:        orDefault(cfg.CacheTTL, DefaultCacheTTL),
+		mem:        newMemCache(orDefault(cfg.CacheMaxBytes, DefaultCacheMaxBytes)),
+		maxRetries: max(orDefault(cfg.MaxRetries, DefaultMaxRetries), 0),
+		retryBase:  orDefault(cfg.RetryBaseDelay, DefaultRetryBaseDelay),
+		retryMax:   orDefault(cfg.RetryMaxDelay, DefaultRetryMaxDelay),
+		flights:    make(map[string]*flight),
+	}
+	g.retryMax = max(g.retryMax, g.retryBase)
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	if r := orDefault(cfg.Rate, DefaultRate); r > 0 && !math.IsInf(r, 1) {
+		g.perSecond = r
+		g.limiter = rate.NewLimiter(rate.Limit(r), orDefault(cfg.Burst, DefaultBurst))
+	}
+	if cfg.CacheFile != "" {
+		st, err := openStore(cfg.CacheFile, orDefault(cfg.CacheFileTimeout, DefaultCacheFileTimeout),
+			orDefault(cfg.CacheMaxBytes, DefaultCacheMaxBytes), g.now(), g.log)
+		if err != nil {
+			return nil, fmt.Errorf("guard: %w", err)
+		}
+		g.store = st
+	}
+	g.limits = &limits{
+		now:                g.now,
+		log:                g.log,
+		credentialCooldown: orDefault(cfg.CredentialCooldown, DefaultCredentialCooldown),
+		maxPerDay:          cfg.MaxCallsPerDay,
+		store:              g.store,
+		queries:            make(map[string]cooldown),
+	}
+	g.limits.load()
+	return g, nil
+}
+
+// orDefault returns def for the zero value and v otherwise.
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Close closes the cache file. Every answer and count was written when it
+// arrived, so nothing is lost. The Guard keeps working from memory after
+// Close; a second Close does nothing.
+func (g *Guard) Close() error {
+	g.closeOnce.Do(func() {
+		if g.store != nil {
+			g.closeErr = g.store.close()
+		}
+	})
+	return g.closeErr
+}
+
+// SearchCertification answers like qcc.Client.SearchCertification, from
+// the cache when it can. The search key is normalised (white space
+// collapsed, parentheses made full-width) before it is sent, so that the
+// spellings of one name share one answer.
+func (g *Guard) SearchCertification(ctx context.Context, p qcc.SearchParams) (*qcc.SearchResult, error) {
+	p, key := searchQuery(p)
+	if searchCheap(p) {
+		return g.up.SearchCertification(ctx, p)
+	}
+	v, err := g.do(ctx, qcc.MethodSearch, key, func(ctx context.Context) (any, error) {
+		res, err := g.up.SearchCertification(ctx, p)
+		if err != nil || res == nil {
+			return nil, err // never a typed nil in an interface
+		}
+		return res, nil
+	})
+	res, _ := v.(*qcc.SearchResult)
+	return res, err
+}
+
+// GetCertificationDetailByID answers like
+// qcc.Client.GetCertificationDetailByID, from the cache when it can.
+func (g *Guard) GetCertificationDetailByID(ctx context.Context, certID string) (*qcc.CertificationDetail, error) {
+	certID, key := detailQuery(certID)
+	if certID == "" {
+		return g.up.GetCertificationDetailByID(ctx, certID)
+	}
+	v, err := g.do(ctx, qcc.MethodDetail, key, func(ctx context.Context) (any, error) {
+		d, err := g.up.GetCertificationDetailByID(ctx, certID)
+		if err != nil || d == nil {
+			return nil, err
+		}
+		return d, nil
+	})
+	d, _ := v.(*qcc.CertificationDetail)
+	return d, err
+}
+
+// do answers one call: from the cache, from an identical call in flight,
+// or by leading an upstream request.
+func (g *Guard) do(ctx context.Context, method, key string, call func(context.Context) (any, error)) (any, error) {
+	maxAge, limited := qcc.MaxAge(ctx)
+	if e, ok := g.lookup(key, maxAge, limited); ok {
+		g.usage.hits.Add(1)
+		return copyAnswer(e.val, qcc.CacheHit), nil
+	}
+	for {
+		g.flightsMu.Lock()
+		f, joined := g.flights[key]
+		if joined {
+			f.followers++
+		} else {
+			f = &flight{done: make(chan struct{})}
+			g.flights[key] = f
+		}
+		g.flightsMu.Unlock()
+		if !joined {
+			return g.lead(ctx, method, key, f, call, maxAge, limited)
+		}
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			// The leader carries on for the others and for the cache.
+			return nil, canceledError(method, ctx.Err(), g.now())
+		}
+		if f.callerSpecific {
+			if err := ctx.Err(); err != nil {
+				return nil, canceledError(method, err, g.now())
+			}
+			continue
+		}
+		g.usage.coalesced.Add(1)
+		if f.err != nil {
+			return nil, copyError(f.err)
+		}
+		return copyAnswer(f.val, qcc.CacheCoalesced), nil
+	}
+}
+
+var errLeaderPanicked = errors.New("guard: the shared upstream call panicked")
+
+// lead makes the upstream call for f and hands its outcome to every caller
+// waiting on f.
+func (g *Guard) lead(ctx context.Context, method, key string, f *flight, call func(context.Context) (any, error),
+	maxAge time.Duration, limited bool) (any, error) {
+	landed := false
+	defer func() {
+		if !landed { // call panicked: release the followers before the panic goes on
+			f.err = errLeaderPanicked
+			g.land(key, f)
+		}
+	}()
+	// Another leader may have stored the answer between the first look
+	// and taking the lead.
+	if e, ok := g.lookup(key, maxAge, limited); ok {
+		g.usage.hits.Add(1)
+		f.val = e.val
+		landed = true
+		g.land(key, f)
+		return copyAnswer(e.val, qcc.CacheHit), nil
+	}
+	g.usage.misses.Add(1)
+	v, err := g.fetch(ctx, method, key, call)
+	if err == nil && g.cacheOn && cacheable(v) {
+		g.remember(key, v) // before landing, so no caller finds neither flight nor answer
+	}
+	f.val, f.err = v, err
+	f.callerSpecific = errors.Is(err, qcc.KindCanceled) || errors.Is(err, errNoRateSlot)
+	landed = true
+	g.land(key, f)
+	if err != nil {
+		return nil, err
+	}
+	return copyAnswer(v, qcc.CacheMiss), nil
+}
+
+// land ends a flight.
+func (g *Guard) land(key string, f *flight) {
+	g.flightsMu.Lock()
+	delete(g.flights, key)
+	g.flightsMu.Unlock()
+	close(f.done)
+}
+
+// copyError gives each caller its own *qcc.Error, so that one caller
+// editing it cannot change what another sees.
+func copyError(err error) error {
+	if e, ok := err.(*qcc.Error); ok {
+		c := *e
+		return &c
+	}
+	return err
+}
+
+// lookup returns a cached answer fit for the call, first from memory, then
+// from the file, whose answers are brought into memory for the next time.
+func (g *Guard) lookup(key string, maxAge time.Duration, limited bool) (*entry, bool) {
+	if !g.cacheOn {
+		return nil, false
+	}
+	now := g.now()
+	if e, ok := g.mem.get(key); ok {
+		if e.fresh(now, maxAge, limited) {
+			return e, true
+		}
+		if !now.Before(e.expires) {
+			g.mem.remove(key)
+		}
+		// The file holds nothing newer than memory.
+		return nil, false
+	}
+	if g.store == nil {
+		return nil, false
+	}
+	e, ok := g.store.get(key)
+	if !ok || !now.Before(e.expires) {
+		return nil, false
+	}
+	g.mem.add(e)
+	return e, e.fresh(now, maxAge, limited)
+}
+
+// remember caches v, QCC's answer for key.
+func (g *Guard) remember(key string, v any) {
+	now := g.now()
+	at := fetchedAt(v)
+	if at.IsZero() {
+		at = now
+	}
+	e := &entry{key: key, val: v, fetchedAt: at, expires: at.Add(g.ttl)}
+	data, err := encodeEntry(e)
+	if err != nil {
+		g.log.Warn("answer not cached", "key", key, "error", err.Error())
+		return
+	}
+	e.size = int64(len(data) + len(key))
+	g.mem.add(e)
+	if g.store != nil {
+		g.store.put(e, data, now)
+	}
+}
+
+// fetch sends the call upstream, within the cooldowns, the budget and the
+// rate limit, and retries it while a retry can help.
+func (g *Guard) fetch(ctx context.Context, method, key string, call func(context.Context) (any, error)) (any, error) {
+	var last error // the upstream failure being retried
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return nil, canceledError(method, err, g.now())
+		}
+		// Checked before waiting for a slot, so that a refused call is
+		// refused at once, and again after it, as a cooldown or the
+		// budget may have run out meanwhile.
+		if refusal := g.limits.check(method, key, g.now()); refusal != nil {
+			return nil, g.refuse(last, refusal)
+		}
+		if err := g.waitForSlot(ctx, method); err != nil {
+			if errors.Is(err, qcc.KindCanceled) {
+				return nil, err
+			}
+			return nil, g.refuse(last, err)
+		}
+		now := g.now()
+		if refusal := g.limits.check(method, key, now); refusal != nil {
+			return nil, g.refuse(last, refusal)
+		}
+		if refusal := g.limits.reserve(method, now); refusal != nil {
+			return nil, g.refuse(last, refusal)
+		}
+
+		v, err := call(ctx)
+		if err != nil && !sent(err) {
+			g.limits.refund(g.now())
+			return nil, err
+		}
+		g.usage.upstream(outcome(v, err))
+		if err == nil {
+			return v, nil
+		}
+		if kind, c := g.limits.observe(key, err, g.now()); kind != "" {
+			g.log.Warn("QCC refused a call; repeating its answer locally until the refusal can have lifted",
+				"code", c.Code, "cooldown", kind, "until", c.Until, "method", method)
+		}
+		if attempt >= g.maxRetries || !retryable(err) {
+			return nil, err
+		}
+		delay := g.backoff(attempt)
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= delay {
+			return nil, err // a retry could not be answered in time
+		}
+		g.log.Debug("retrying a QCC call", "method", method, "attempt", attempt+1, "delay", delay, "error", err.Error())
+		timer := time.NewTimer(delay)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, canceledError(method, ctx.Err(), g.now())
+		}
+		last = err
+	}
+}
+
+// refuse returns a local refusal, except when it stops a retry: then the
+// upstream failure being retried is the more useful answer, and the next
+// call will meet the refusal anyway.
+func (g *Guard) refuse(last error, refusal *qcc.Error) error {
+	if last != nil {
+		return last
+	}
+	g.usage.refusals.Add(1)
+	return refusal
+}
+
+// waitForSlot waits for the rate limit to allow one request.
+func (g *Guard) waitForSlot(ctx context.Context, method string) *qcc.Error {
+	if g.limiter == nil {
+		return nil
+	}
+	// Wait fails at once when the slot comes after ctx's deadline.
+	if err := g.limiter.Wait(ctx); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return canceledError(method, ctxErr, g.now())
+		}
+		return rateRefusal(method, g.perSecond, g.now())
+	}
+	return nil
+}
+
+// backoff returns the wait before retry number attempt+1: exponential,
+// capped, and jittered between half and all of it so that callers who
+// failed together do not retry together.
+func (g *Guard) backoff(attempt int) time.Duration {
+	d := g.retryMax
+	if attempt < 30 {
+		d = min(g.retryBase<<attempt, g.retryMax)
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// sent reports whether a failed call reached QCC. The client refuses bad
+// arguments before sending, with no status code; those cost nothing and
+// must not count against the budget.
+func sent(err error) bool {
+	var e *qcc.Error
+	return !errors.As(err, &e) || e.Kind != qcc.KindInvalidArgument || e.Code != 0 || e.HTTPStatus != 0
+}
+
+// retryable reports whether repeating a failed request at once can help:
+// failures of the way there (network, timeouts, garbled answers, HTTP 429
+// and 5xx) and the QCC codes the client advises retrying soon (205).
+// Credential, billing, quota, argument and throttle codes never qualify:
+// repeating them only brings the key closer to a ban.
+func retryable(err error) bool {
+	var e *qcc.Error
+	if !errors.As(err, &e) || e.Local != "" {
+		return false
+	}
+	switch e.Kind {
+	case qcc.KindNetwork, qcc.KindTimeout, qcc.KindMalformed:
+		return true
+	case qcc.KindHTTPStatus:
+		return e.HTTPStatus == 429 || e.HTTPStatus >= 500
+	}
+	return e.Code != 0 && e.Retry.Soon()
+}
+
+// Usage is a snapshot of a Guard's counters since New (the budget count
+// since the start of the Beijing day, across restarts with a cache file).
+type Usage struct {
+	// UpstreamCalls counts the requests sent to QCC by outcome: QCC's
+	// status code ("200", "201", "110"), "http_" and the status of a
+	// non-2xx HTTP answer ("http_502"), or the kind of a failure without
+	// either ("network", "timeout", "malformed_response", "canceled").
+	UpstreamCalls map[string]int
+	// CacheHits counts calls answered from the cache.
+	CacheHits int64
+	// CacheMisses counts calls that had to ask QCC, or were refused
+	// locally instead.
+	CacheMisses int64
+	// Coalesced counts calls that shared another caller's request.
+	Coalesced int64
+	// LocalRefusals counts calls refused without asking QCC, by a
+	// cooldown, the budget or the rate limit.
+	LocalRefusals int64
+	// BudgetLimit is Config.MaxCallsPerDay; 0 means unlimited.
+	BudgetLimit int
+	// BudgetUsedToday counts the requests sent today, Beijing time.
+	BudgetUsedToday int
+}
+
+// Total returns the number of requests sent to QCC.
+func (u Usage) Total() int {
+	n := 0
+	for _, c := range u.UpstreamCalls {
+		n += c
+	}
+	return n
+}
+
+// LogValue renders u for slog, so that main can log it at shutdown with
+// logger.Info("usage", "usage", g.Usage()).
+func (u Usage) LogValue() slog.Value {
+	outcomes := make([]string, 0, len(u.UpstreamCalls))
+	for k := range u.UpstreamCalls {
+		outcomes = append(outcomes, k)
+	}
+	sort.Strings(outcomes)
+	calls := make([]slog.Attr, 0, len(outcomes))
+	for _, k := range outcomes {
+		calls = append(calls, slog.Int(k, u.UpstreamCalls[k]))
+	}
+	attrs := []slog.Attr{
+		slog.Int("upstream_total", u.Total()),
+		{Key: "upstream", Value: slog.GroupValue(calls...)},
+		slog.Int64("cache_hits", u.CacheHits),
+		slog.Int64("cache_misses", u.CacheMisses),
+		slog.Int64("coalesced", u.Coalesced),
+		slog.Int64("local_refusals", u.LocalRefusals),
+		slog.Int("budget_used_today", u.BudgetUsedToday),
+	}
+	if u.BudgetLimit > 0 {
+		attrs = append(attrs, slog.Int("budget_limit", u.BudgetLimit))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// Usage returns the counters so far.
+func (g *Guard) Usage() Usage {
+	return Usage{
+		UpstreamCalls:   g.usage.upstreamSnapshot(),
+		CacheHits:       g.usage.hits.Load(),
+		CacheMisses:     g.usage.misses.Load(),
+		Coalesced:       g.usage.coalesced.Load(),
+		LocalRefusals:   g.usage.refusals.Load(),
+		BudgetLimit:     g.limits.maxPerDay,
+		BudgetUsedToday: g.limits.used(g.now()),
+	}
+}
+
+// counters are the live counters behind Usage.
+type counters struct {
+	hits, misses, coalesced, refusals atomic.Int64
+
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (c *counters) upstream(outcome string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.calls == nil {
+		c.calls = make(map[string]int)
+	}
+	c.calls[outcome]++
+}
+
+func (c *counters) upstreamSnapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.calls))
+	for k, v := range c.calls {
+		out[k] = v
+	}
+	return out
+}

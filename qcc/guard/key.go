@@ -1,0 +1,119 @@
+package guard
+
+import (
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/qcc-mcp/qcc-mcp/qcc"
+)
+
+// Cache keys name the method and every argument that changes QCC's
+// answer, in a fixed order, with free text quoted so that no two argument
+// lists share a key. They never contain credentials: the guard never sees
+// them. Keys double as the names of 110 cooldowns, which QCC applies to
+// "the same query".
+
+// searchQuery returns the parameters to send for p and their cache key.
+// The search key is normalised as QCC's users write company names
+// interchangeably: surrounding white space dropped, inner runs of white
+// space collapsed to one space, and half-width parentheses turned into the
+// full-width ones of registered Chinese names. The normalised text is also
+// what is sent, so a cached answer is always the answer to its own key.
+func searchQuery(p qcc.SearchParams) (qcc.SearchParams, string) {
+	p.SearchKey = normalizeSearchKey(p.SearchKey)
+	p.CertCategory = strings.TrimSpace(p.CertCategory)
+	size, page := p.PageSize, p.PageIndex
+	if size == 0 {
+		size = qcc.DefaultPageSize // what QCC uses when none is sent
+	}
+	if page == 0 {
+		page = 1
+	}
+	var buf [128]byte // on the stack: a typical key fits, and only the string is allocated
+	b := append(buf[:0], "search "...)
+	b = strconv.AppendQuote(b, p.SearchKey)
+	b = append(b, ' ')
+	b = strconv.AppendQuote(b, p.CertCategory)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(size), 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(page), 10)
+	if p.Fuzzy {
+		b = append(b, " fuzzy"...)
+	} else {
+		b = append(b, " exact"...)
+	}
+	return p, string(b)
+}
+
+// detailQuery returns the certificate id to send and its cache key.
+func detailQuery(certID string) (string, string) {
+	certID = strings.TrimSpace(certID)
+	var buf [80]byte
+	b := append(buf[:0], "detail "...)
+	b = strconv.AppendQuote(b, certID)
+	return certID, string(b)
+}
+
+// normalizeSearchKey trims s, collapses inner white space to one space and
+// makes parentheses full-width. It returns s itself when nothing changes,
+// which is the common case, so that cache hits do not allocate for it.
+func normalizeSearchKey(s string) string {
+	if isNormalized(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 4)
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r):
+			space = b.Len() > 0
+			continue
+		case space:
+			b.WriteByte(' ')
+			space = false
+		}
+		switch r {
+		case '(':
+			r = '（'
+		case ')':
+			r = '）'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isNormalized(s string) bool {
+	prevSpace := true // a leading space is not normal
+	for i := 0; i < len(s); {
+		r, n := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRuneInString(s[i:])
+		}
+		switch {
+		case r == '(' || r == ')':
+			return false
+		case unicode.IsSpace(r):
+			if prevSpace || r != ' ' {
+				return false
+			}
+			prevSpace = true
+		default:
+			prevSpace = false
+		}
+		i += n
+	}
+	return !prevSpace || s == ""
+}
+
+// searchCheap reports whether the client refuses p before sending it.
+// Such calls are passed straight through: they cost nothing, so they need
+// neither the cache, the rate limit nor the budget.
+func searchCheap(p qcc.SearchParams) bool {
+	return utf8.RuneCountInString(p.SearchKey) < qcc.MinSearchKeyLength ||
+		p.PageSize < 0 || p.PageSize > qcc.MaxPageSize || p.PageIndex < 0
+}
