@@ -223,7 +223,8 @@ func TestNonLoopbackWithoutTokenIsRefused(t *testing.T) {
 		"0.0.0.0:8080": false, ":8080": false, "192.0.2.1:8080": false,
 		"127.0.0.1:8080": true, "localhost:8080": true, "[::1]:8080": true,
 	} {
-		cfg := config{demo: true, transport: "http", addr: addr, maxBodyBytes: 1, bodyReadTimeout: time.Second, maxSSEStreams: 1}
+		cfg := testConfig()
+		cfg.addr = addr
 		err := cfg.loadEnv(env())
 		if (err == nil) != wantOK {
 			t.Errorf("%s without token: err %v, want ok=%v", addr, err, wantOK)
@@ -231,7 +232,6 @@ func TestNonLoopbackWithoutTokenIsRefused(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), "MCP_AUTH_TOKEN") {
 			t.Errorf("%s: message %q does not say how to set a token", addr, err)
 		}
-		cfg = config{demo: true, transport: "http", addr: addr, maxBodyBytes: 1, bodyReadTimeout: time.Second, maxSSEStreams: 1}
 		if err := cfg.loadEnv(env("MCP_AUTH_TOKEN", testToken)); err != nil {
 			t.Errorf("%s with token: %v", addr, err)
 		}
@@ -240,14 +240,15 @@ func TestNonLoopbackWithoutTokenIsRefused(t *testing.T) {
 
 func TestAccessLog(t *testing.T) {
 	logs := &syncBuffer{}
-	cfg := &config{demo: true, timeout: 5 * time.Second, sessionIdleTTL: time.Minute, maxBodyBytes: 1 << 20,
-		bodyReadTimeout: 5 * time.Second, maxSSEStreams: 10, authToken: testToken}
-	backend, err := newBackend(cfg)
+	cfg := testConfig()
+	cfg.authToken = testToken
+	log := newLogger(logs, 0, env("NO_COLOR", "1"))
+	a, err := newApp(cfg, log, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := newLogger(logs, 0, env("NO_COLOR", "1"))
-	front := newHTTPFront(newMCPServer(cfg, backend, log), cfg, log, nil)
+	t.Cleanup(func() { a.close(discardLogger()) })
+	front := newHTTPFront(a, cfg, log)
 	ts := newServerFor(t, front)
 	h := mcpHeaders(map[string]string{"Authorization": "Bearer " + testToken})
 	do(t, "POST", ts.URL+"/mcp", initBody, h)

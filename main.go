@@ -40,8 +40,12 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/qcc-mcp/qcc-mcp/qcc"
+	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
 	"github.com/qcc-mcp/qcc-mcp/tools"
 )
@@ -84,6 +88,19 @@ type config struct {
 	maxSSEStreams      int
 	maxConcurrentCalls int
 	metricsAddr        string
+
+	// Cost control (the guard).
+	cacheTTL           time.Duration
+	cacheMaxBytes      int64
+	cacheFile          string
+	rate               float64
+	burst              int
+	maxRetries         int
+	credentialCooldown time.Duration
+	maxCallsPerDay     int
+	// setFlags are the flags given on the command line; a variable only
+	// fills in a flag that was not given.
+	setFlags map[string]bool
 }
 
 // newFlagSet declares the flags shared by the server and the call
@@ -116,8 +133,28 @@ func newFlagSet(name string, cfg *config, getenv func(string) string, stderr io.
 	fs.IntVar(&cfg.maxSSEStreams, "max-sse-streams", 100, "cap on open SSE streams")
 	fs.IntVar(&cfg.maxConcurrentCalls, "max-concurrent-calls", 64, "cap on tool calls running at once; more get a retryable busy error (0: no cap)")
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "serve /metrics on this separate address without auth (default: /metrics on the main listener, behind auth)")
+	fs.DurationVar(&cfg.cacheTTL, "cache-ttl", 24*time.Hour, "how long answers are served from the cache (QCC_CACHE_TTL; 0 disables the cache)")
+	fs.Int64Var(&cfg.cacheMaxBytes, "cache-max-bytes", 64<<20, "cache size bound in bytes; least recently used answers go first")
+	fs.StringVar(&cfg.cacheFile, "cache-file", "", "keep the cache, cooldowns and daily budget in this file across restarts (QCC_CACHE_FILE)")
+	fs.Float64Var(&cfg.rate, "rate", 5, "QCC requests per second at most (0: no rate limit)")
+	fs.IntVar(&cfg.burst, "burst", 5, "QCC requests that may start at once before --rate applies")
+	fs.IntVar(&cfg.maxRetries, "max-retries", 2, "retries of a QCC request when a retry can help (network, timeout, 429, 5xx, 205)")
+	fs.DurationVar(&cfg.credentialCooldown, "credential-cooldown", time.Minute, "pause of all QCC calls after a credential or account error (0: no pause)")
+	fs.IntVar(&cfg.maxCallsPerDay, "max-calls-per-day", 0, "cap on QCC requests per Beijing day, retries included (QCC_MAX_CALLS_PER_DAY; 0: no cap)")
 	cfg.baseURL = getenv("QCC_BASE_URL")
 	return fs
+}
+
+// parseFlags parses args and notes which flags were given.
+func (cfg *config) parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cfg.setFlags == nil {
+		cfg.setFlags = map[string]bool{}
+	}
+	fs.Visit(func(f *flag.Flag) { cfg.setFlags[f.Name] = true })
+	return nil
 }
 
 // loadEnv reads the environment-only settings and validates the whole.
@@ -140,6 +177,12 @@ func (cfg *config) loadEnv(getenv func(string) string) error {
 	if !cfg.demo && (cfg.appKey == "" || cfg.secretKey == "") {
 		return errors.New("QCC_APP_KEY and QCC_SECRET_KEY must be set in the environment (or run with --demo for the built-in sandbox)")
 	}
+	if err := cfg.costFromEnv(getenv); err != nil {
+		return err
+	}
+	if cfg.cacheTTL < 0 || cfg.cacheMaxBytes <= 0 || cfg.rate < 0 || cfg.burst < 1 || cfg.maxRetries < 0 || cfg.credentialCooldown < 0 || cfg.maxCallsPerDay < 0 {
+		return errors.New("--cache-ttl, --rate, --max-retries, --credential-cooldown and --max-calls-per-day must be 0 or more, --cache-max-bytes and --burst positive")
+	}
 	cfg.authToken = strings.TrimSpace(getenv("MCP_AUTH_TOKEN"))
 	if cfg.authTokenFile != "" {
 		raw, err := os.ReadFile(cfg.authTokenFile)
@@ -157,6 +200,29 @@ func (cfg *config) loadEnv(getenv func(string) string) error {
 		if cfg.maxBodyBytes <= 0 || cfg.bodyReadTimeout <= 0 || cfg.maxSSEStreams <= 0 || cfg.maxConcurrentCalls < 0 {
 			return errors.New("--max-body-bytes, --body-read-timeout and --max-sse-streams must be positive, --max-concurrent-calls 0 or more")
 		}
+	}
+	return nil
+}
+
+// costFromEnv fills the cost settings that have a variable and were not
+// given as flags.
+func (cfg *config) costFromEnv(getenv func(string) string) error {
+	if v := strings.TrimSpace(getenv("QCC_CACHE_TTL")); v != "" && !cfg.setFlags["cache-ttl"] {
+		d, err := parseDuration(v)
+		if err != nil {
+			return fmt.Errorf("QCC_CACHE_TTL=%q: want a duration such as 24h, or 0 to disable the cache", v)
+		}
+		cfg.cacheTTL = d
+	}
+	if v := strings.TrimSpace(getenv("QCC_CACHE_FILE")); v != "" && !cfg.setFlags["cache-file"] {
+		cfg.cacheFile = v
+	}
+	if v := strings.TrimSpace(getenv("QCC_MAX_CALLS_PER_DAY")); v != "" && !cfg.setFlags["max-calls-per-day"] {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("QCC_MAX_CALLS_PER_DAY=%q: want a whole number, 0 for no cap", v)
+		}
+		cfg.maxCallsPerDay = n
 	}
 	return nil
 }
@@ -195,30 +261,84 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// newBackend builds the QCC client: on the in-process sandbox in demo
-// mode, else on the configured API.
-func newBackend(cfg *config) (tools.Backend, error) {
-	if cfg.demo {
-		sb := sandbox.New(sandbox.Config{})
-		return qcc.New(sandbox.DemoAppKey, sandbox.DemoSecretKey,
-			qcc.WithHTTPClient(&http.Client{Transport: sb.Transport()}),
-			qcc.WithTimeout(cfg.timeout))
-	}
+// app is the assembled server: the QCC client behind the cost guard, the
+// MCP server on top, and metrics when served over HTTP.
+type app struct {
+	guard   *guard.Guard
+	mcp     *server.MCPServer
+	metrics *metrics // nil unless withMetrics
+}
+
+// newApp builds the QCC client (on the in-process sandbox in demo mode,
+// else on the configured API), the guard in front of it and the MCP server.
+func newApp(cfg *config, log *slog.Logger, withMetrics bool) (*app, error) {
+	a := &app{}
+	var rt http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()
+	appKey, secretKey := cfg.appKey, cfg.secretKey
 	opts := []qcc.Option{qcc.WithTimeout(cfg.timeout)}
-	if cfg.baseURL != "" {
+	if cfg.demo {
+		rt = sandbox.New(sandbox.Config{}).Transport()
+		appKey, secretKey = sandbox.DemoAppKey, sandbox.DemoSecretKey
+	} else if cfg.baseURL != "" {
 		opts = append(opts, qcc.WithBaseURL(cfg.baseURL))
 	}
-	return qcc.New(cfg.appKey, cfg.secretKey, opts...)
+	if withMetrics {
+		a.metrics = newMetrics()
+		rt = a.metrics.instrument(rt)
+	}
+	client, err := qcc.New(appKey, secretKey, append(opts, qcc.WithHTTPClient(&http.Client{Transport: rt}))...)
+	if err != nil {
+		return nil, err
+	}
+	a.guard, err = guard.New(client, cfg.guard(log))
+	if err != nil {
+		return nil, err
+	}
+	o := tools.Options{Version: versionString(), Demo: cfg.demo, Logger: log, MaxConcurrentCalls: cfg.maxConcurrentCalls}
+	if a.metrics != nil {
+		a.metrics.watch(a.guard)
+		o.Observer = a.metrics
+		o.ServerOptions = append(o.ServerOptions, server.WithHooks(a.metrics.sessionHooks()))
+	}
+	a.mcp = tools.NewServer(a.guard, o)
+	return a, nil
 }
 
-func toolOptions(cfg *config, log *slog.Logger) tools.Options {
-	return tools.Options{Version: versionString(), Demo: cfg.demo, Logger: log, MaxConcurrentCalls: cfg.maxConcurrentCalls}
+// close logs what the process spent and closes the cache file.
+func (a *app) close(log *slog.Logger) {
+	log.Info("usage", "usage", a.guard.Usage())
+	if err := a.guard.Close(); err != nil {
+		log.Warn("closing the cache", tint.Err(err))
+	}
 }
 
-// newMCPServer builds the MCP server the transports and the call
-// subcommand share.
-func newMCPServer(cfg *config, b tools.Backend, log *slog.Logger) *server.MCPServer {
-	return tools.NewServer(b, toolOptions(cfg, log))
+// guard maps the cost-control settings onto the guard's configuration,
+// where a zero means "default" and guard.Off means "off".
+func (cfg *config) guard(log *slog.Logger) guard.Config {
+	off := func(d time.Duration) time.Duration {
+		if d == 0 {
+			return guard.Off
+		}
+		return d
+	}
+	g := guard.Config{
+		CacheTTL:           off(cfg.cacheTTL),
+		CacheMaxBytes:      cfg.cacheMaxBytes,
+		CacheFile:          cfg.cacheFile,
+		Rate:               cfg.rate,
+		Burst:              cfg.burst,
+		MaxRetries:         cfg.maxRetries,
+		CredentialCooldown: off(cfg.credentialCooldown),
+		MaxCallsPerDay:     cfg.maxCallsPerDay,
+		Logger:             log,
+	}
+	if g.Rate == 0 {
+		g.Rate = guard.Off
+	}
+	if g.MaxRetries == 0 {
+		g.MaxRetries = guard.Off
+	}
+	return g
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -227,7 +347,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	var cfg config
 	fs := newFlagSet("qcc-mcp", &cfg, getenv, stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := cfg.parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
@@ -246,20 +366,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	log := newLogger(stderr, cfg.logLevel, getenv)
-	backend, err := newBackend(&cfg)
+	a, err := newApp(&cfg, log, cfg.transport != "stdio")
 	if err != nil {
 		fmt.Fprintln(stderr, "qcc-mcp:", err)
 		return exitUsage
 	}
-	s := newMCPServer(&cfg, backend, log)
+	defer a.close(log)
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if cfg.transport == "stdio" {
 		log.Info("serving MCP over stdio", "demo", cfg.demo, "version", versionString())
-		err = serveStdio(ctx, s, stdin, stdout, log)
+		err = serveStdio(ctx, a.mcp, stdin, stdout, log)
 	} else {
-		err = serveHTTP(ctx, newHTTPFront(s, &cfg, log, nil))
+		err = serveHTTP(ctx, newHTTPFront(a, &cfg, log))
 	}
 	if err != nil {
 		log.Error("server stopped", tint.Err(err))
@@ -293,12 +413,17 @@ type httpFront struct {
 	stopping   atomic.Bool
 }
 
-func newHTTPFront(s *server.MCPServer, cfg *config, log *slog.Logger, metrics http.Handler) *httpFront {
-	return &httpFront{
-		cfg: cfg, log: log, metrics: metrics,
-		streamable: server.NewStreamableHTTPServer(s, server.WithSessionIdleTTL(cfg.sessionIdleTTL)),
-		sse:        server.NewSSEServer(s, server.WithSSEEndpoint("/sse"), server.WithMessageEndpoint("/message")),
+func newHTTPFront(a *app, cfg *config, log *slog.Logger) *httpFront {
+	f := &httpFront{
+		cfg: cfg, log: log,
+		streamable: server.NewStreamableHTTPServer(a.mcp, server.WithSessionIdleTTL(cfg.sessionIdleTTL)),
+		sse:        server.NewSSEServer(a.mcp, server.WithSSEEndpoint("/sse"), server.WithMessageEndpoint("/message")),
 	}
+	if a.metrics != nil {
+		a.metrics.sseStreams = &f.sseStreams
+		f.metrics = a.metrics.handler()
+	}
+	return f
 }
 
 // handler mounts streamable HTTP at /mcp, the legacy SSE transport at /sse
@@ -648,7 +773,7 @@ func runCall(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	// Flags may come before or after the tool and its arguments.
 	var positional []string
 	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
+		if err := cfg.parseFlags(fs, rest); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return exitOK
 			}
@@ -669,15 +794,9 @@ func runCall(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return exitUsage
 	}
 	log := newLogger(stderr, cfg.logLevel, getenv)
-	backend, err := newBackend(&cfg)
-	if err != nil {
-		fmt.Fprintln(stderr, "qcc-mcp:", err)
-		return exitUsage
-	}
-	opts := toolOptions(&cfg, log)
 	name := positional[0]
 	var tool *tools.Tool
-	for _, t := range tools.Tools(backend, opts) {
+	for _, t := range tools.Tools(nil, tools.Options{}) {
 		if t.Tool.Name == name {
 			tool = &t
 			break
@@ -693,7 +812,13 @@ func runCall(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return exitUsage
 	}
 
-	c, err := client.NewInProcessClient(tools.NewServer(backend, opts))
+	a, err := newApp(&cfg, log, false)
+	if err != nil {
+		fmt.Fprintln(stderr, "qcc-mcp:", err)
+		return exitUsage
+	}
+	defer a.close(log)
+	c, err := client.NewInProcessClient(a.mcp)
 	if err != nil {
 		fmt.Fprintln(stderr, "qcc-mcp call:", err)
 		return exitFailure
@@ -787,4 +912,113 @@ func parseCallArguments(words []string, types map[string]string) (map[string]any
 		}
 	}
 	return args, nil
+}
+
+// metrics exposes what an operator watches, in Prometheus format: tool
+// calls by outcome, calls in flight, sessions and SSE streams, QCC requests
+// by status and latency, and what the guard saved.
+type metrics struct {
+	registry   *prometheus.Registry
+	toolCalls  *prometheus.CounterVec
+	inFlight   prometheus.Gauge
+	sessions   prometheus.Gauge
+	latency    prometheus.Histogram
+	sseStreams *atomic.Int64 // owned by the HTTP front
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		toolCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qcc_mcp_tool_calls_total", Help: "Tool calls by tool and outcome (ok, no_result, or an error kind).",
+		}, []string{"tool", "outcome"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "qcc_mcp_tool_calls_in_flight", Help: "Tool calls running now.",
+		}),
+		sessions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "qcc_mcp_sessions_open", Help: "MCP sessions holding a stream open (SSE, streamable HTTP GET).",
+		}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "qcc_mcp_upstream_request_duration_seconds",
+			Help:    "Duration of HTTP requests to QCC (or the demo sandbox), until the response headers.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15},
+		}),
+	}
+	m.registry.MustRegister(m.toolCalls, m.inFlight, m.sessions, m.latency,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "qcc_mcp_sse_streams_open", Help: "Open SSE streams."},
+			func() float64 {
+				if m.sseStreams == nil {
+					return 0
+				}
+				return float64(m.sseStreams.Load())
+			}))
+	return m
+}
+
+// CallStarted implements tools.Observer.
+func (m *metrics) CallStarted(string) { m.inFlight.Inc() }
+
+// CallFinished implements tools.Observer.
+func (m *metrics) CallFinished(tool, outcome string, _ int, _ time.Duration) {
+	m.inFlight.Dec()
+	m.toolCalls.WithLabelValues(tool, outcome).Inc()
+}
+
+func (m *metrics) sessionHooks() *server.Hooks {
+	h := &server.Hooks{}
+	h.AddOnRegisterSession(func(context.Context, server.ClientSession) { m.sessions.Inc() })
+	h.AddOnUnregisterSession(func(context.Context, server.ClientSession) { m.sessions.Dec() })
+	return h
+}
+
+// instrument times every request to QCC.
+func (m *metrics) instrument(next http.RoundTripper) http.RoundTripper {
+	return roundTripperFunc(func(r *http.Request) (*http.Response, error) {
+		start := time.Now()
+		resp, err := next.RoundTrip(r)
+		m.latency.Observe(time.Since(start).Seconds())
+		return resp, err
+	})
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// watch exports the guard's counters, read at each scrape.
+func (m *metrics) watch(g *guard.Guard) { m.registry.MustRegister(usageCollector{g}) }
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// usageCollector turns guard.Usage into Prometheus metrics.
+type usageCollector struct{ g *guard.Guard }
+
+var (
+	upstreamDesc  = prometheus.NewDesc("qcc_mcp_upstream_calls_total", "Requests sent to QCC, by QCC status code or transport failure.", []string{"status"}, nil)
+	cacheDesc     = prometheus.NewDesc("qcc_mcp_cache_total", "Tool answers by cache outcome: hit (no QCC call), miss, coalesced (shared another call's QCC request).", []string{"result"}, nil)
+	refusedDesc   = prometheus.NewDesc("qcc_mcp_local_refusals_total", "Calls refused without calling QCC (cooldown, budget, rate limit).", nil, nil)
+	budgetDesc    = prometheus.NewDesc("qcc_mcp_budget_used_today", "QCC requests sent today (Beijing day), counted against --max-calls-per-day.", nil, nil)
+	budgetCapDesc = prometheus.NewDesc("qcc_mcp_budget_limit", "--max-calls-per-day (0: no cap).", nil, nil)
+)
+
+func (usageCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{upstreamDesc, cacheDesc, refusedDesc, budgetDesc, budgetCapDesc} {
+		ch <- d
+	}
+}
+
+func (c usageCollector) Collect(ch chan<- prometheus.Metric) {
+	u := c.g.Usage()
+	for status, n := range u.UpstreamCalls {
+		ch <- prometheus.MustNewConstMetric(upstreamDesc, prometheus.CounterValue, float64(n), status)
+	}
+	ch <- prometheus.MustNewConstMetric(cacheDesc, prometheus.CounterValue, float64(u.CacheHits), "hit")
+	ch <- prometheus.MustNewConstMetric(cacheDesc, prometheus.CounterValue, float64(u.CacheMisses), "miss")
+	ch <- prometheus.MustNewConstMetric(cacheDesc, prometheus.CounterValue, float64(u.Coalesced), "coalesced")
+	ch <- prometheus.MustNewConstMetric(refusedDesc, prometheus.CounterValue, float64(u.LocalRefusals))
+	ch <- prometheus.MustNewConstMetric(budgetDesc, prometheus.GaugeValue, float64(u.BudgetUsedToday))
+	ch <- prometheus.MustNewConstMetric(budgetCapDesc, prometheus.GaugeValue, float64(u.BudgetLimit))
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -165,16 +166,16 @@ func TestStdioStdoutIsOnlyJSONRPC(t *testing.T) {
 
 func newTestHTTPServer(t *testing.T, mutate ...func(*config)) *httptest.Server {
 	t.Helper()
-	cfg := &config{demo: true, timeout: 5 * time.Second, sessionIdleTTL: time.Minute, maxBodyBytes: 1 << 20,
-		bodyReadTimeout: 5 * time.Second, maxSSEStreams: 10, maxConcurrentCalls: 16}
+	cfg := testConfig()
 	for _, m := range mutate {
 		m(cfg)
 	}
-	backend, err := newBackend(cfg)
+	a, err := newApp(cfg, discardLogger(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newServerFor(t, newHTTPFront(newMCPServer(cfg, backend, discardLogger()), cfg, discardLogger(), nil))
+	t.Cleanup(func() { a.close(discardLogger()) })
+	return newServerFor(t, newHTTPFront(a, cfg, discardLogger()))
 }
 
 func TestStreamableHTTP(t *testing.T) {
@@ -402,3 +403,18 @@ func (s *syncBuffer) String() string {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// testConfig is the configuration a --demo HTTP server gets from its flag
+// defaults, with no rate limit so that tests never wait.
+func testConfig() *config {
+	var cfg config
+	fs := newFlagSet("test", &cfg, env(), io.Discard)
+	if err := cfg.parseFlags(fs, []string{"--demo", "--transport", "http", "--rate", "0"}); err != nil {
+		panic(err)
+	}
+	if err := cfg.loadEnv(env()); err != nil {
+		panic(err)
+	}
+	cfg.maxSSEStreams = 10
+	return &cfg
+}

@@ -54,6 +54,9 @@ func (e *Error) Error() string {
 	default:
 		msg += fmt.Sprintf(": %s: %s", e.Kind, e.Message)
 	}
+	if e.Local != "" {
+		msg += " (answered locally: " + e.Local + ")"
+	}
 	if e.Err != nil {
 		msg += ": " + e.Err.Error()
 	}

@@ -22,6 +22,7 @@ const DetailToolName = "get_certification_detail"
 type DetailParams struct {
 	CertID       string `json:"cert_id" jsonschema:"required,minLength=1" jsonschema_description:"A certificate id exactly as returned by search_certifications (the id column)."`
 	IncludeEmpty bool   `json:"include_empty,omitempty" jsonschema:"default=false" jsonschema_description:"Also return the fields QCC left empty. Default false keeps the answer short."`
+	MaxAge       *int   `json:"max_age_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Optional freshness limit: a cached answer fetched more than this many seconds ago is fetched again from QCC (billed). Leave out to accept the server's cache; 0 forces a new fetch."`
 }
 
 // DetailResult is the structured result of get_certification_detail.
@@ -137,7 +138,7 @@ func runDetail(ctx context.Context, b Backend, o Options, p DetailParams) (*mcp.
 	if id == "" {
 		return errorResult(ctx, &argumentError{[]string{`argument "cert_id" must not be blank`}}, o.Now()), nil
 	}
-	d, err := b.GetCertificationDetailByID(ctx, id)
+	d, err := b.GetCertificationDetailByID(withMaxAge(ctx, p.MaxAge), id)
 	if err != nil {
 		if qcc.KindOf(err) == qcc.KindNoResult {
 			return noSuchCertificate(ctx, id), nil
@@ -149,7 +150,7 @@ func runDetail(ctx context.Context, b Backend, o Options, p DetailParams) (*mcp.
 		ID:          id,
 		Certificate: summarise(d),
 		Fields:      make(Fields, 0, len(d.Fields)),
-		Source:      newSource(qcc.MethodDetail, d.OrderNumber, d.FetchedAt, o.Demo),
+		Source:      newSource(qcc.MethodDetail, d.OrderNumber, d.FetchedAt, d.Cache, o.Demo),
 	}
 	if d.ID != "" {
 		out.ID = d.ID

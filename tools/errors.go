@@ -48,12 +48,17 @@ func describeQCCError(e *qcc.Error, now time.Time) string {
 			fmt.Fprintf(&b, " (%s)", info.Meaning)
 		}
 		b.WriteString(".")
+	case e.Kind == qcc.KindLocalLimit:
+		fmt.Fprintf(&b, "Refused by this server's cost guard (%s): %s.", e.Kind, e.Message)
 	case e.Kind == qcc.KindInvalidArgument:
 		fmt.Fprintf(&b, "Invalid arguments: %s. Nothing was sent to QCC.", e.Message)
 	case e.HTTPStatus != 0:
 		fmt.Fprintf(&b, "QCC answered HTTP %d instead of data (%s): %s.", e.HTTPStatus, e.Kind, e.Message)
 	default:
 		fmt.Fprintf(&b, "The call to QCC failed (%s): %s.", e.Kind, e.Message)
+	}
+	if e.Local != "" {
+		b.WriteString("\nAnswered locally, without calling QCC: " + e.Local)
 	}
 	if e.Action != "" {
 		b.WriteString("\nWhat to do: " + e.Action)

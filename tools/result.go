@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -16,10 +17,14 @@ type Source struct {
 	OrderNumber *string `json:"order_number" jsonschema:"nullable" jsonschema_description:"QCC's order number for the billed call, or null when QCC gave none."`
 	FetchedAt   string  `json:"fetched_at" jsonschema:"format=date-time" jsonschema_description:"When the answer was fetched from QCC (RFC 3339)."`
 	Demo        bool    `json:"demo" jsonschema_description:"True when the data comes from the built-in sandbox, not from QCC: do not present it as real."`
+	Cache       string  `json:"cache" jsonschema:"enum=hit,enum=miss,enum=coalesced" jsonschema_description:"hit: answered from this server's cache (no QCC call, fetched_at says how old); miss: fetched from QCC for this call; coalesced: shared an identical concurrent call's QCC answer."`
 }
 
-func newSource(api, orderNumber string, fetchedAt time.Time, demo bool) Source {
-	s := Source{API: api, FetchedAt: fetchedAt.UTC().Format(time.RFC3339), Demo: demo}
+func newSource(api, orderNumber string, fetchedAt time.Time, cache qcc.CacheState, demo bool) Source {
+	if cache == "" {
+		cache = qcc.CacheMiss
+	}
+	s := Source{API: api, FetchedAt: fetchedAt.UTC().Format(time.RFC3339), Demo: demo, Cache: string(cache)}
 	if orderNumber != "" {
 		s.OrderNumber = &orderNumber
 	}
@@ -95,4 +100,12 @@ func truncate(s string, max int) string {
 	}
 	r := []rune(s)
 	return string(r[:max-1]) + "…"
+}
+
+// withMaxAge passes a max_age_seconds argument on to the cache.
+func withMaxAge(ctx context.Context, seconds *int) context.Context {
+	if seconds == nil {
+		return ctx
+	}
+	return qcc.WithMaxAge(ctx, time.Duration(*seconds)*time.Second)
 }

@@ -20,6 +20,7 @@ type SearchParams struct {
 	Page         int    `json:"page,omitempty" jsonschema:"minimum=1,default=1" jsonschema_description:"Page number, starting at 1. Each page is one billed QCC call."`
 	PageSize     int    `json:"page_size,omitempty" jsonschema:"minimum=1,maximum=20,default=10" jsonschema_description:"Certificates per page, 1 to 20 (QCC's maximum). Use 20 to need the fewest billed calls."`
 	Exact        *bool  `json:"exact,omitempty" jsonschema:"default=true" jsonschema_description:"true (default): the company name must match exactly. false: keyword match on the name, which may return several companies' certificates."`
+	MaxAge       *int   `json:"max_age_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Optional freshness limit: a cached answer fetched more than this many seconds ago is fetched again from QCC (billed). Leave out to accept the server's cache (up to 24 hours old by default); 0 forces a new fetch."`
 }
 
 // SearchResult is the structured result of search_certifications.
@@ -74,7 +75,7 @@ func runSearch(ctx context.Context, b Backend, o Options, p SearchParams) (*mcp.
 		return errorResult(ctx, &argumentError{[]string{fmt.Sprintf(
 			"argument \"company\" must have at least %d characters other than spaces, got %d", qcc.MinSearchKeyLength, n)}}, o.Now()), nil
 	}
-	res, err := b.SearchCertification(ctx, qcc.SearchParams{
+	res, err := b.SearchCertification(withMaxAge(ctx, p.MaxAge), qcc.SearchParams{
 		SearchKey:    company,
 		CertCategory: strings.TrimSpace(p.CertCategory),
 		PageSize:     p.PageSize,
@@ -96,7 +97,7 @@ func runSearch(ctx context.Context, b Backend, o Options, p SearchParams) (*mcp.
 		PageSize:       p.PageSize,
 		Total:          res.Paging.TotalRecords,
 		Certifications: make([]CertificationSummary, 0, len(res.Items)),
-		Source:         newSource(qcc.MethodSearch, res.OrderNumber, res.FetchedAt, o.Demo),
+		Source:         newSource(qcc.MethodSearch, res.OrderNumber, res.FetchedAt, res.Cache, o.Demo),
 	}
 	if out.Total < len(res.Items) {
 		out.Total = len(res.Items)

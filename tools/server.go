@@ -45,6 +45,8 @@ type Options struct {
 	// cap gets a retryable "busy" error at once instead of queueing. 0
 	// means no cap.
 	MaxConcurrentCalls int
+	// ServerOptions are added to the MCP server's own options (hooks, say).
+	ServerOptions []server.ServerOption
 }
 
 // Observer is told when tool calls start and finish. Implementations must
@@ -98,7 +100,7 @@ func Tools(b Backend, o Options) []Tool {
 // NewServer returns an MCP server offering the tools on b.
 func NewServer(b Backend, o Options) *server.MCPServer {
 	o.defaults()
-	s := server.NewMCPServer(o.Name, o.Version,
+	opts := append([]server.ServerOption{
 		server.WithToolCapabilities(false),
 		// The first middleware added is the outermost: recovery must see
 		// every panic, and logging must see the final outcome.
@@ -106,7 +108,8 @@ func NewServer(b Backend, o Options) *server.MCPServer {
 		server.WithToolHandlerMiddleware(logCalls(o.Logger, o.Observer)),
 		server.WithToolHandlerMiddleware(limitConcurrency(o.MaxConcurrentCalls)),
 		server.WithInstructions(instructions),
-	)
+	}, o.ServerOptions...)
+	s := server.NewMCPServer(o.Name, o.Version, opts...)
 	for _, t := range Tools(b, o) {
 		s.AddTool(t.Tool, t.Handler)
 	}
