@@ -108,8 +108,8 @@ func TestNormalizeSearchKey(t *testing.T) {
 		"Acme Trading Co.": "Acme Trading Co.",
 	}
 	for in, want := range tests {
-		if got := normalizeSearchKey(in); got != want {
-			t.Errorf("normalizeSearchKey(%q) = %q, want %q", in, got, want)
+		if got := qcc.NormalizeCompanyName(in); got != want {
+			t.Errorf("NormalizeCompanyName(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package guard
 import (
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/qcc-mcp/qcc-mcp/qcc"
@@ -22,7 +21,7 @@ import (
 // full-width ones of registered Chinese names. The normalised text is also
 // what is sent, so a cached answer is always the answer to its own key.
 func searchQuery(p qcc.SearchParams) (qcc.SearchParams, string) {
-	p.SearchKey = normalizeSearchKey(p.SearchKey)
+	p.SearchKey = qcc.NormalizeCompanyName(p.SearchKey)
 	p.CertCategory = strings.TrimSpace(p.CertCategory)
 	size, page := p.PageSize, p.PageIndex
 	if size == 0 {
@@ -55,59 +54,6 @@ func detailQuery(certID string) (string, string) {
 	b := append(buf[:0], "detail "...)
 	b = strconv.AppendQuote(b, certID)
 	return certID, string(b)
-}
-
-// normalizeSearchKey trims s, collapses inner white space to one space and
-// makes parentheses full-width. It returns s itself when nothing changes,
-// which is the common case, so that cache hits do not allocate for it.
-func normalizeSearchKey(s string) string {
-	if isNormalized(s) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 4)
-	space := false
-	for _, r := range s {
-		switch {
-		case unicode.IsSpace(r):
-			space = b.Len() > 0
-			continue
-		case space:
-			b.WriteByte(' ')
-			space = false
-		}
-		switch r {
-		case '(':
-			r = '（'
-		case ')':
-			r = '）'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func isNormalized(s string) bool {
-	prevSpace := true // a leading space is not normal
-	for i := 0; i < len(s); {
-		r, n := rune(s[i]), 1
-		if r >= utf8.RuneSelf {
-			r, n = utf8.DecodeRuneInString(s[i:])
-		}
-		switch {
-		case r == '(' || r == ')':
-			return false
-		case unicode.IsSpace(r):
-			if prevSpace || r != ' ' {
-				return false
-			}
-			prevSpace = true
-		default:
-			prevSpace = false
-		}
-		i += n
-	}
-	return !prevSpace || s == ""
 }
 
 // searchCheap reports whether the client refuses p before sending it.
