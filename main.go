@@ -98,6 +98,7 @@ type config struct {
 	maxRetries         int
 	credentialCooldown time.Duration
 	maxCallsPerDay     int
+	maxTextBytes       int
 	// setFlags are the flags given on the command line; a variable only
 	// fills in a flag that was not given.
 	setFlags map[string]bool
@@ -141,6 +142,7 @@ func newFlagSet(name string, cfg *config, getenv func(string) string, stderr io.
 	fs.IntVar(&cfg.maxRetries, "max-retries", 2, "retries of a QCC request when a retry can help (network, timeout, 429, 5xx, 205)")
 	fs.DurationVar(&cfg.credentialCooldown, "credential-cooldown", time.Minute, "pause of all QCC calls after a credential or account error (0: no pause)")
 	fs.IntVar(&cfg.maxCallsPerDay, "max-calls-per-day", 0, "cap on QCC requests per Beijing day, retries included (QCC_MAX_CALLS_PER_DAY; 0: no cap)")
+	fs.IntVar(&cfg.maxTextBytes, "max-text-bytes", tools.DefaultMaxTextBytes, "bound on each result's text block; longer lists are cut with a note (structured content stays complete)")
 	cfg.baseURL = getenv("QCC_BASE_URL")
 	return fs
 }
@@ -180,8 +182,8 @@ func (cfg *config) loadEnv(getenv func(string) string) error {
 	if err := cfg.costFromEnv(getenv); err != nil {
 		return err
 	}
-	if cfg.cacheTTL < 0 || cfg.cacheMaxBytes <= 0 || cfg.rate < 0 || cfg.burst < 1 || cfg.maxRetries < 0 || cfg.credentialCooldown < 0 || cfg.maxCallsPerDay < 0 {
-		return errors.New("--cache-ttl, --rate, --max-retries, --credential-cooldown and --max-calls-per-day must be 0 or more, --cache-max-bytes and --burst positive")
+	if cfg.cacheTTL < 0 || cfg.cacheMaxBytes <= 0 || cfg.rate < 0 || cfg.burst < 1 || cfg.maxRetries < 0 || cfg.credentialCooldown < 0 || cfg.maxCallsPerDay < 0 || cfg.maxTextBytes < 1024 {
+		return errors.New("--cache-ttl, --rate, --max-retries, --credential-cooldown and --max-calls-per-day must be 0 or more, --cache-max-bytes and --burst positive, --max-text-bytes at least 1024")
 	}
 	cfg.authToken = strings.TrimSpace(getenv("MCP_AUTH_TOKEN"))
 	if cfg.authTokenFile != "" {
@@ -294,7 +296,8 @@ func newApp(cfg *config, log *slog.Logger, withMetrics bool) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := tools.Options{Version: versionString(), Demo: cfg.demo, Logger: log, MaxConcurrentCalls: cfg.maxConcurrentCalls}
+	o := tools.Options{Version: versionString(), Demo: cfg.demo, Logger: log, MaxConcurrentCalls: cfg.maxConcurrentCalls,
+		MaxTextBytes: cfg.maxTextBytes, Usage: a.guard.Usage}
 	if a.metrics != nil {
 		a.metrics.watch(a.guard)
 		o.Observer = a.metrics

@@ -75,6 +75,21 @@ run_suite() {
 	check "$label argument error" 5 \
 		'res.isError === true && /"page_size" must be at most 20, got 50/.test(text) && /Nothing was sent to QCC/.test(text) && e.error.code === "tool_is_error"' \
 		-- --method tools/call --tool-name search_certifications --tool-args-json '{"company":"企查查科技有限公司","page_size":50}' "$@"
+	check "$label resources/list" 0 \
+		'["qcc://status-codes","qcc://usage"].every(u => res.resources.some(r => r.uri === u && r.description))' \
+		-- --method resources/list "$@"
+	check "$label resources/read status codes" 0 \
+		'(() => { const t = JSON.parse(res.contents[0].text); return t.length >= 35 && t.some(c => c.code === 110 && c.kind === "throttled" && c.retryable) && t.some(c => c.code === 102 && c.operator_must_act); })()' \
+		-- --method resources/read --uri qcc://status-codes "$@"
+	check "$label resources/read usage" 0 \
+		'typeof JSON.parse(res.contents[0].text).upstream_calls === "number"' \
+		-- --method resources/read --uri qcc://usage "$@"
+	check "$label prompts/get due diligence" 0 \
+		'res.messages[0].content.text.includes("企查查科技有限公司") && res.messages[0].content.text.includes("search_certifications")' \
+		-- --method prompts/get --prompt-name certification_due_diligence --prompt-args company=企查查科技有限公司 "$@"
+	check "$label whole list with status filter" 0 \
+		'res.structuredContent.source.pages === 2 && res.structuredContent.certifications.every(c => c.status === "valid") && res.structuredContent.filtered_out > 0' \
+		-- --method tools/call --tool-name search_certifications --tool-args-json '{"company":"苏州云帆智能制造股份有限公司","max_results":200,"status":"valid"}' "$@"
 	check "$label upstream error (QCC status 102)" 5 \
 		'res.isError === true && /QCC status 102/.test(text) && /operator/.test(text) && e.error.code === "tool_is_error"' \
 		-- --method tools/call --tool-name search_certifications --tool-arg company=sandbox-status-102 "$@"

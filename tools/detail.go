@@ -160,7 +160,7 @@ func runDetail(ctx context.Context, b Backend, o Options, p DetailParams) (*mcp.
 			out.Fields = append(out.Fields, f)
 		}
 	}
-	return mcp.NewToolResultStructured(out, detailText(out, o.Now(), o.Demo)), nil
+	return mcp.NewToolResultStructured(out, detailText(out, o.Now(), o.Demo, o.MaxTextBytes)), nil
 }
 
 // noSuchCertificate answers a 201 on detail: the id is unknown to QCC.
@@ -173,17 +173,18 @@ func noSuchCertificate(ctx context.Context, id string) *mcp.CallToolResult {
 			"Retry: no, the same id will not be found.", id))
 }
 
-// detailText renders the key fields and the rest of the record compactly.
-func detailText(r DetailResult, now time.Time, demo bool) string {
-	var b strings.Builder
+// detailText renders the key fields and the rest of the record compactly,
+// within the text budget.
+func detailText(r DetailResult, now time.Time, demo bool, limit int) string {
+	t := newTextBudget(limit)
 	if demo {
-		b.WriteString(demoBanner)
+		t.head(demoBanner)
 	}
 	c := r.Certificate
-	fmt.Fprintf(&b, "Certificate %s (id %s)\n", orDash(c.Number), r.ID)
+	t.head(fmt.Sprintf("Certificate %s (id %s)\n", orDash(c.Number), r.ID))
 	line := func(label, v string) {
 		if v != "" {
-			fmt.Fprintf(&b, "%s: %s\n", label, v)
+			t.head(fmt.Sprintf("%s: %s\n", label, truncate(v, 400)))
 		}
 	}
 	line("Status (QCC)", c.Status)
@@ -198,8 +199,8 @@ func detailText(r DetailResult, now time.Time, demo bool) string {
 	line("Issued", c.IssueDate)
 	if c.ExpiryDate != "" {
 		exp := c.ExpiryDate
-		if t, err := time.ParseInLocation(dateLayout, c.ExpiryDate, qcc.Beijing); err == nil {
-			status, days := validity(t, now)
+		if d, err := time.ParseInLocation(dateLayout, c.ExpiryDate, qcc.Beijing); err == nil {
+			status, days := validity(d, now)
 			exp += " (" + describeValidity(status, days) + " as of today, Beijing)"
 		}
 		line("Expires", exp)
@@ -217,12 +218,18 @@ func detailText(r DetailResult, now time.Time, demo bool) string {
 		if shown[f.Name] || f.Null || strings.TrimSpace(f.Value) == "" {
 			continue
 		}
-		rest = append(rest, fmt.Sprintf("- %s: %s", f.Name, truncate(strings.TrimSpace(f.Value), 160)))
+		rest = append(rest, fmt.Sprintf("- %s: %s\n", f.Name, truncate(strings.TrimSpace(f.Value), 160)))
 	}
 	if len(rest) > 0 {
-		b.WriteString("\nOther fields (QCC's names):\n" + strings.Join(rest, "\n") + "\n")
+		t.head("\nOther fields (QCC's names):\n")
 	}
-	return b.String()
+	for i, l := range rest {
+		if !t.row(l) {
+			t.head(fmt.Sprintf("… %d more fields not shown; all are in structuredContent.fields.\n", len(rest)-i))
+			break
+		}
+	}
+	return t.String()
 }
 
 func orDash(s string) string {

@@ -17,7 +17,8 @@ type Source struct {
 	OrderNumber *string `json:"order_number" jsonschema:"nullable" jsonschema_description:"QCC's order number for the billed call, or null when QCC gave none."`
 	FetchedAt   string  `json:"fetched_at" jsonschema:"format=date-time" jsonschema_description:"When the answer was fetched from QCC (RFC 3339)."`
 	Demo        bool    `json:"demo" jsonschema_description:"True when the data comes from the built-in sandbox, not from QCC: do not present it as real."`
-	Cache       string  `json:"cache" jsonschema:"enum=hit,enum=miss,enum=coalesced" jsonschema_description:"hit: answered from this server's cache (no QCC call, fetched_at says how old); miss: fetched from QCC for this call; coalesced: shared an identical concurrent call's QCC answer."`
+	Cache       string  `json:"cache" jsonschema:"enum=hit,enum=miss,enum=coalesced" jsonschema_description:"hit: answered from this server's cache (no QCC call, fetched_at says how old); miss: fetched from QCC for this call; coalesced: shared an identical concurrent call's QCC answer. Over several pages: hit only when every page was."`
+	Pages       int     `json:"pages,omitempty" jsonschema_description:"Search only: how many QCC pages this answer took (each a billed call unless cached)."`
 }
 
 func newSource(api, orderNumber string, fetchedAt time.Time, cache qcc.CacheState, demo bool) Source {
@@ -108,4 +109,58 @@ func withMaxAge(ctx context.Context, seconds *int) context.Context {
 		return ctx
 	}
 	return qcc.WithMaxAge(ctx, time.Duration(*seconds)*time.Second)
+}
+
+// DefaultMaxTextBytes bounds the text block of a result: enough for a page
+// of 20 certificates, small enough not to crowd a model's context.
+const DefaultMaxTextBytes = 8 << 10
+
+// textReserve is room kept free for the line that says what was cut.
+const textReserve = 320
+
+// textBudget builds a text block that stays within a byte limit: head
+// lines always, rows while they fit, and a footer reserved in advance so
+// the next step survives any cut.
+type textBudget struct {
+	b      strings.Builder
+	limit  int
+	footer string
+}
+
+func newTextBudget(limit int) *textBudget {
+	if limit <= 0 {
+		limit = DefaultMaxTextBytes
+	}
+	return &textBudget{limit: limit}
+}
+
+func (t *textBudget) head(s string) { t.b.WriteString(s) }
+
+func (t *textBudget) foot(s string) { t.footer = s }
+
+// row adds s if it fits with the footer and the reserve; false means the
+// text is full.
+func (t *textBudget) row(s string) bool {
+	if t.b.Len()+len(s)+len(t.footer)+textReserve > t.limit {
+		return false
+	}
+	t.b.WriteString(s)
+	return true
+}
+
+// String returns the text, cut at a character boundary if the head lines
+// alone overran the limit.
+func (t *textBudget) String() string {
+	s := t.b.String()
+	if t.footer != "" {
+		s += "\n" + t.footer
+	}
+	if len(s) <= t.limit {
+		return s
+	}
+	cut := t.limit - len("…\n")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…\n"
 }

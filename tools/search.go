@@ -2,8 +2,10 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -13,25 +15,32 @@ import (
 // SearchToolName is the name of the search tool.
 const SearchToolName = "search_certifications"
 
+// MaxResultsLimit caps max_results: 10 billed pages of 20.
+const MaxResultsLimit = 200
+
 // SearchParams are the arguments of search_certifications.
 type SearchParams struct {
-	Company      string `json:"company" jsonschema:"required,minLength=2" jsonschema_description:"The company's full registered name, usually in Chinese (e.g. 企查查科技有限公司). With exact=false, a keyword of the name. At least 2 characters."`
-	CertCategory string `json:"cert_category,omitempty" jsonschema_description:"Optional QCC certificate category code such as C_9, to list one category only. Leave out to list all certificates."`
-	Page         int    `json:"page,omitempty" jsonschema:"minimum=1,default=1" jsonschema_description:"Page number, starting at 1. Each page is one billed QCC call."`
-	PageSize     int    `json:"page_size,omitempty" jsonschema:"minimum=1,maximum=20,default=10" jsonschema_description:"Certificates per page, 1 to 20 (QCC's maximum). Use 20 to need the fewest billed calls."`
-	Exact        *bool  `json:"exact,omitempty" jsonschema:"default=true" jsonschema_description:"true (default): the company name must match exactly. false: keyword match on the name, which may return several companies' certificates."`
+	Company      string `json:"company" jsonschema:"required,minLength=2" jsonschema_description:"The company's full registered name, usually Chinese, e.g. 企查查科技有限公司 (white space and ( ) vs （） do not matter). With exact=false, a keyword of the name. At least 2 characters."`
+	CertCategory string `json:"cert_category,omitempty" jsonschema_description:"Optional QCC certificate category code such as C_9, to list one category only. Leave out to list all."`
+	Page         int    `json:"page,omitempty" jsonschema:"minimum=1,default=1" jsonschema_description:"First page to return, starting at 1."`
+	PageSize     int    `json:"page_size,omitempty" jsonschema:"minimum=1,maximum=20,default=10" jsonschema_description:"Certificates per QCC page, 1 to 20 (QCC's maximum). Each page is one billed call. Default 10, or 20 with max_results."`
+	Exact        *bool  `json:"exact,omitempty" jsonschema:"default=true" jsonschema_description:"true (default): the company name must match exactly. false: keyword match, which may return several companies' certificates."`
+	MaxResults   int    `json:"max_results,omitempty" jsonschema:"minimum=1,maximum=200" jsonschema_description:"Fetch up to this many certificates, starting at page, over as many pages as needed (each a billed call; pages of 20 unless page_size is given). Default: one page. Use it to get a company's whole list in one call."`
+	Status       string `json:"status,omitempty" jsonschema:"enum=valid,enum=expired,enum=unknown" jsonschema_description:"Optional local filter applied by this server to what was fetched: only valid, expired or unknown (no end date) certificates. It does not reduce billed calls."`
 	MaxAge       *int   `json:"max_age_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Optional freshness limit: a cached answer fetched more than this many seconds ago is fetched again from QCC (billed). Leave out to accept the server's cache (up to 24 hours old by default); 0 forces a new fetch."`
 }
 
 // SearchResult is the structured result of search_certifications.
 type SearchResult struct {
-	Company        string                 `json:"company" jsonschema_description:"The company name that was searched."`
-	Page           int                    `json:"page" jsonschema_description:"The page returned, starting at 1."`
-	PageSize       int                    `json:"page_size" jsonschema_description:"Certificates per page."`
-	Total          int                    `json:"total" jsonschema_description:"Total certificates QCC holds for this search, over all pages."`
-	HasMore        bool                   `json:"has_more" jsonschema_description:"True when later pages hold more certificates."`
-	Certifications []CertificationSummary `json:"certifications" jsonschema_description:"The certificates on this page; empty when none were found."`
-	Source         Source                 `json:"source" jsonschema_description:"Where and when this answer was obtained."`
+	Company          string                 `json:"company" jsonschema_description:"The company name searched, normalised (trimmed, full-width parentheses)."`
+	Page             int                    `json:"page" jsonschema_description:"The first page returned, starting at 1."`
+	PageSize         int                    `json:"page_size" jsonschema_description:"Certificates per QCC page."`
+	Total            int                    `json:"total" jsonschema_description:"Total certificates QCC holds for this search, over all pages (before any status filter)."`
+	HasMore          bool                   `json:"has_more" jsonschema_description:"True when QCC holds more certificates beyond those fetched."`
+	Certifications   []CertificationSummary `json:"certifications" jsonschema_description:"The certificates fetched (after the status filter, if any); empty when none were found."`
+	FilteredOut      int                    `json:"filtered_out" jsonschema_description:"Certificates fetched but left out by the status filter; 0 without one."`
+	IncompleteReason string                 `json:"incomplete_reason,omitempty" jsonschema_description:"Set when fetching several pages stopped early on an error: what failed. The certificates fetched before it are returned."`
+	Source           Source                 `json:"source" jsonschema_description:"Where and when this answer was obtained."`
 }
 
 // CertificationSummary is one certificate of a search result.
@@ -49,10 +58,11 @@ type CertificationSummary struct {
 
 const searchDescription = "List the certificates a Chinese company holds, from Qichacha (QCC): management-system certifications " +
 	"(ISO 9001 quality, ISO 14001 environment, ISO 45001 safety, ISO/IEC 27001 information security, ISO/IEC 20000 IT service), " +
-	"product certifications such as CCC, and licences, each with its number, type, start and end dates and whether it is still valid today. " +
-	"Results come in pages (page_size up to 20); each page is one billed QCC call, so ask for 20 per page when you need the whole list. " +
-	"Give the company's full registered name (usually Chinese); if nothing is found, try exact=false. " +
-	"For a certificate's holder, scope, standard and issuer, pass its id to get_certification_detail."
+	"product certifications such as CCC, and licences, each with number, type, dates and whether it is valid today (Beijing). " +
+	"Use it first: it gives the ids that get_certification_detail takes. " +
+	"Each QCC page (up to 20 certificates) is one billed call; repeated questions are answered from the server's cache for free. " +
+	"To get a whole list in one call set max_results (up to 200); status=valid filters locally. " +
+	"Give the full registered name (usually Chinese); if nothing is found, try exact=false."
 
 func searchTool(b Backend, o Options) Tool {
 	return newTool(SearchToolName, "Search company certifications", searchDescription, SearchResult{}, o,
@@ -66,91 +76,195 @@ func runSearch(ctx context.Context, b Backend, o Options, p SearchParams) (*mcp.
 	if p.Page == 0 {
 		p.Page = 1
 	}
+	want := p.MaxResults
 	if p.PageSize == 0 {
 		p.PageSize = qcc.DefaultPageSize
+		if want > 0 {
+			// Several pages: the largest pages need the fewest billed calls.
+			p.PageSize = qcc.MaxPageSize
+		}
+	}
+	if want == 0 {
+		want = p.PageSize
 	}
 	exact := p.Exact == nil || *p.Exact
-	company := strings.TrimSpace(p.Company)
+	company := qcc.NormalizeCompanyName(p.Company)
 	if n := len([]rune(company)); n < qcc.MinSearchKeyLength {
 		return errorResult(ctx, &argumentError{[]string{fmt.Sprintf(
 			"argument \"company\" must have at least %d characters other than spaces, got %d", qcc.MinSearchKeyLength, n)}}, o.Now()), nil
 	}
-	res, err := b.SearchCertification(withMaxAge(ctx, p.MaxAge), qcc.SearchParams{
-		SearchKey:    company,
-		CertCategory: strings.TrimSpace(p.CertCategory),
-		PageSize:     p.PageSize,
-		PageIndex:    p.Page,
-		Fuzzy:        !exact,
-	})
-	if err != nil {
-		return errorResult(ctx, err, o.Now()), nil
+	ctx = withMaxAge(ctx, p.MaxAge)
+	query := qcc.SearchParams{SearchKey: company, CertCategory: strings.TrimSpace(p.CertCategory), PageSize: p.PageSize, Fuzzy: !exact}
+
+	var (
+		items     []qcc.Certification
+		total     int
+		pages     int
+		states    []qcc.CacheState
+		fetchedAt time.Time
+		order     string
+		lastCut   bool
+		stopErr   error
+	)
+	for page := p.Page; ; page++ {
+		query.PageIndex = page
+		res, err := b.SearchCertification(ctx, query)
+		if err != nil {
+			if pages == 0 {
+				return errorResult(ctx, err, o.Now()), nil
+			}
+			// Pages already fetched are paid for: return them, and say why
+			// the list stops here.
+			stopErr = err
+			break
+		}
+		pages++
+		states = append(states, res.Cache)
+		record(ctx).qccStatus = res.Status
+		if fetchedAt.IsZero() || res.FetchedAt.Before(fetchedAt) {
+			fetchedAt = res.FetchedAt // the oldest page says how fresh the whole is
+		}
+		if order == "" {
+			order = res.OrderNumber
+		}
+		total = max(total, res.Paging.TotalRecords)
+		items = append(items, res.Items...)
+		if len(items) >= want || len(res.Items) < p.PageSize || page*p.PageSize >= total {
+			break
+		}
 	}
-	rec := record(ctx)
-	rec.qccStatus = res.Status
-	if res.Status == 201 {
-		rec.outcome = "no_result"
+	if len(items) > want {
+		items, lastCut = items[:want], true
+	}
+	offset := (p.Page - 1) * p.PageSize
+	if len(items) > 0 {
+		total = max(total, offset+len(items))
 	}
 	now := o.Now()
 	out := SearchResult{
 		Company:        company,
 		Page:           p.Page,
 		PageSize:       p.PageSize,
-		Total:          res.Paging.TotalRecords,
-		Certifications: make([]CertificationSummary, 0, len(res.Items)),
-		Source:         newSource(qcc.MethodSearch, res.OrderNumber, res.FetchedAt, res.Cache, o.Demo),
+		Total:          total,
+		HasMore:        offset+len(items) < total,
+		Certifications: make([]CertificationSummary, 0, len(items)),
+		Source:         newSource(qcc.MethodSearch, order, fetchedAt, combineCache(states), o.Demo),
 	}
-	if out.Total < len(res.Items) {
-		out.Total = len(res.Items)
+	out.Source.Pages = pages
+	if stopErr != nil {
+		out.IncompleteReason = firstLine(describeError(stopErr, now))
 	}
-	out.HasMore = p.Page*p.PageSize < out.Total
-	for _, it := range res.Items {
+	for _, it := range items {
 		status, days := validity(it.EndDate, now)
+		if p.Status != "" && status != p.Status {
+			out.FilteredOut++
+			continue
+		}
 		out.Certifications = append(out.Certifications, CertificationSummary{
 			ID: it.ID, Name: it.Name, Type: it.Type, TypeDescription: it.TypeDesc, Number: it.No,
 			StartDate: dateOrNil(it.StartDate), EndDate: dateOrNil(it.EndDate),
 			Status: status, DaysUntilExpiry: days,
 		})
 	}
-	return mcp.NewToolResultStructured(out, searchText(out, exact, o.Demo)), nil
+	rec := record(ctx)
+	if len(items) == 0 && stopErr == nil {
+		rec.outcome = "no_result"
+	}
+	next := p.Page + pages
+	if lastCut {
+		next-- // the last page was only partly returned; asking for it again is a free cache hit
+	}
+	return mcp.NewToolResultStructured(out, searchText(out, searchTextInput{
+		exact: exact, status: p.Status, fetched: len(items), next: next, demo: o.Demo, limit: o.MaxTextBytes,
+	})), nil
 }
 
-// searchText is the text block: a short table and the next step.
-func searchText(r SearchResult, exact bool, demo bool) string {
-	var b strings.Builder
-	if demo {
-		b.WriteString(demoBanner)
+// combineCache sums up the cache states of the pages of one answer: a hit
+// only when every page was.
+func combineCache(states []qcc.CacheState) qcc.CacheState {
+	out := qcc.CacheHit
+	for _, s := range states {
+		switch {
+		case s == qcc.CacheMiss || s == "":
+			return qcc.CacheMiss
+		case s == qcc.CacheCoalesced:
+			out = qcc.CacheCoalesced
+		}
 	}
-	if len(r.Certifications) == 0 {
+	return out
+}
+
+type searchTextInput struct {
+	exact   bool
+	status  string
+	fetched int // certificates fetched, before the status filter
+	next    int // the page to ask for next
+	demo    bool
+	limit   int
+}
+
+// searchText is the text block: a short table and the next step, within
+// the text budget.
+func searchText(r SearchResult, in searchTextInput) string {
+	t := newTextBudget(in.limit)
+	if in.demo {
+		t.head(demoBanner)
+	}
+	if in.fetched == 0 {
+		if r.IncompleteReason != "" {
+			t.head(fmt.Sprintf("Fetching stopped on an error before any certificate: %s\n", r.IncompleteReason))
+			return t.String()
+		}
 		if r.Page > 1 {
-			fmt.Fprintf(&b, "No certificates on page %d for %q; if earlier pages had some, this page is past the end (call again with page=1).\n", r.Page, r.Company)
-			return b.String()
+			t.head(fmt.Sprintf("No certificates on page %d for %q; if earlier pages had some, this page is past the end (call again with page=1).\n", r.Page, r.Company))
+			return t.String()
 		}
-		fmt.Fprintf(&b, "No certificates found for %q (QCC answered: no result).\n", r.Company)
-		if exact {
-			b.WriteString("Next: if this is not the company's full registered name, call again with exact=false for a keyword match.\n")
+		t.head(fmt.Sprintf("No certificates found for %q (QCC answered: no result).\n", r.Company))
+		if in.exact {
+			t.head("Next: if this is not the company's full registered name, call again with exact=false for a keyword match.\n")
 		} else {
-			b.WriteString("Next: check the spelling, or use the company's registered Chinese name.\n")
+			t.head("Next: check the spelling, or use the company's registered Chinese name.\n")
 		}
-		return b.String()
+		return t.String()
 	}
-	pages := (r.Total + r.PageSize - 1) / r.PageSize
-	fmt.Fprintf(&b, "%d certificate(s) for %q; page %d of %d, %d per page.\n\n", r.Total, r.Company, r.Page, pages, r.PageSize)
-	b.WriteString("| # | certificate | number | valid from | valid until | status | id |\n|---|---|---|---|---|---|---|\n")
+	first := (r.Page-1)*r.PageSize + 1
+	t.head(fmt.Sprintf("%d certificate(s) for %q; fetched %d-%d in %d QCC page(s) of %d.\n",
+		r.Total, r.Company, first, first+in.fetched-1, r.Source.Pages, r.PageSize))
+	if in.status != "" {
+		t.head(fmt.Sprintf("Local filter status=%s: %d shown, %d left out.\n", in.status, len(r.Certifications), r.FilteredOut))
+	}
+	if r.IncompleteReason != "" {
+		t.head(fmt.Sprintf("Incomplete: fetching more pages stopped on an error: %s\n", r.IncompleteReason))
+	}
+
+	// The footer is reserved first so that it survives any cut.
+	var foot strings.Builder
+	if r.HasMore {
+		left := r.Total - (r.Page-1)*r.PageSize - in.fetched
+		fmt.Fprintf(&foot, "Next: %d more certificate(s) in about %d more page(s): call again with page=%d (page_size=%d), or set max_results to fetch more at once.\n",
+			left, (left+r.PageSize-1)/r.PageSize, in.next, r.PageSize)
+	}
+	foot.WriteString("Use get_certification_detail with an id for holder, scope, standard and issuer.\n")
+	t.foot(foot.String())
+
+	if len(r.Certifications) > 0 {
+		t.head("\n| # | certificate | number | valid from | valid until | status | id |\n|---|---|---|---|---|---|---|\n")
+	}
 	for i, c := range r.Certifications {
 		what := c.TypeDescription
 		if c.Name != "" {
 			what += ": " + c.Name
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s |\n",
-			(r.Page-1)*r.PageSize+i+1, cell(what, 60), cell(c.Number, 40), deref(c.StartDate), deref(c.EndDate),
+		row := fmt.Sprintf("| %d | %s | %s | %s | %s | %s | %s |\n",
+			i+1, cell(what, 60), cell(c.Number, 40), deref(c.StartDate), deref(c.EndDate),
 			describeValidity(c.Status, c.DaysUntilExpiry), cell(c.ID, 64))
+		if !t.row(row) {
+			t.head(fmt.Sprintf("… %d more not shown to keep this text short; all %d are in structuredContent.certifications, or call again with a smaller max_results or a status filter.\n",
+				len(r.Certifications)-i, len(r.Certifications)))
+			break
+		}
 	}
-	b.WriteString("\n")
-	if r.HasMore {
-		fmt.Fprintf(&b, "Next: %d more page(s): call again with page=%d.\n", pages-r.Page, r.Page+1)
-	}
-	b.WriteString("Use get_certification_detail with an id for holder, scope, standard and issuer.\n")
-	return b.String()
+	return t.String()
 }
 
 func deref(s *string) string {
@@ -158,4 +272,18 @@ func deref(s *string) string {
 		return "-"
 	}
 	return *s
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// describeError renders an error for an agent; see errorResult.
+func describeError(err error, now time.Time) string {
+	var qe *qcc.Error
+	if errors.As(err, &qe) {
+		return describeQCCError(qe, now)
+	}
+	return err.Error()
 }

@@ -31,7 +31,7 @@ func TestSearchAppliesDefaultsAndPages(t *testing.T) {
 	if n := len(out["certifications"].([]any)); n != 10 {
 		t.Errorf("%d certifications, want 10", n)
 	}
-	if !strings.Contains(text, "2 more page(s): call again with page=2") {
+	if !strings.Contains(text, "call again with page=2 (page_size=10)") {
 		t.Errorf("text lacks the next-page hint:\n%s", text)
 	}
 	if !strings.Contains(text, "get_certification_detail") {

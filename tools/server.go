@@ -21,6 +21,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/qcc-mcp/qcc-mcp/qcc"
+	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 )
 
 // Backend answers the two QCC methods. *qcc.Client implements it.
@@ -45,6 +46,11 @@ type Options struct {
 	// cap gets a retryable "busy" error at once instead of queueing. 0
 	// means no cap.
 	MaxConcurrentCalls int
+	// Usage, if set, serves the qcc://usage resource (the guard's Usage).
+	Usage func() guard.Usage
+	// MaxTextBytes bounds each result's text block (default
+	// DefaultMaxTextBytes); structured content is never cut.
+	MaxTextBytes int
 	// ServerOptions are added to the MCP server's own options (hooks, say).
 	ServerOptions []server.ServerOption
 }
@@ -102,6 +108,8 @@ func NewServer(b Backend, o Options) *server.MCPServer {
 	o.defaults()
 	opts := append([]server.ServerOption{
 		server.WithToolCapabilities(false),
+		server.WithResourceCapabilities(false, false),
+		server.WithPromptCapabilities(false),
 		// The first middleware added is the outermost: recovery must see
 		// every panic, and logging must see the final outcome.
 		server.WithToolHandlerMiddleware(recoverPanics(o.Logger)),
@@ -113,6 +121,8 @@ func NewServer(b Backend, o Options) *server.MCPServer {
 	for _, t := range Tools(b, o) {
 		s.AddTool(t.Tool, t.Handler)
 	}
+	addResources(s, o)
+	addPrompts(s)
 	return s
 }
 
