@@ -216,8 +216,13 @@ func (cfg *config) costFromEnv(getenv func(string) string) error {
 		}
 		cfg.cacheTTL = d
 	}
-	if v := strings.TrimSpace(getenv("QCC_CACHE_FILE")); v != "" && !cfg.setFlags["cache-file"] {
+	if v := strings.TrimSpace(getenv("QCC_CACHE_FILE")); v != "" && !cfg.setFlags["cache-file"] && !cfg.demo {
 		cfg.cacheFile = v
+	}
+	if cfg.demo && cfg.cacheFile != "" {
+		// Sandbox answers in a real cache file would later be served as
+		// real QCC data.
+		return errors.New("--cache-file cannot be used with --demo: demo answers would later be served as real QCC data")
 	}
 	if v := strings.TrimSpace(getenv("QCC_MAX_CALLS_PER_DAY")); v != "" && !cfg.setFlags["max-calls-per-day"] {
 		n, err := strconv.Atoi(v)

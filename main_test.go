@@ -21,6 +21,8 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
 )
 
 // binary is the qcc-mcp command built once for the subprocess tests.
@@ -417,4 +419,47 @@ func testConfig() *config {
 	}
 	cfg.maxSSEStreams = 10
 	return &cfg
+}
+
+func TestDemoNeverTouchesTheCacheFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "cache.db")
+	// The variable is ignored in demo mode...
+	var stdout bytes.Buffer
+	code := run(context.Background(), []string{"call", "--demo", "search_certifications", "company=" + docCompany}, nil, &stdout, &bytes.Buffer{}, env("QCC_CACHE_FILE", file))
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Errorf("demo mode created the cache file from QCC_CACHE_FILE: %v", err)
+	}
+	// ...and the flag is refused.
+	var stderr bytes.Buffer
+	code = run(context.Background(), []string{"--demo", "--cache-file", file}, nil, &bytes.Buffer{}, &stderr, env())
+	if code != exitUsage || !strings.Contains(stderr.String(), "--demo") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// TestCacheFileSurvivesRestarts runs the call subcommand twice, as a stdio
+// client restarting the server would, against a sandbox served over HTTP:
+// the second run is answered from the cache file without a QCC call.
+func TestCacheFileSurvivesRestarts(t *testing.T) {
+	sb := sandbox.New(sandbox.Config{AppKey: "app-key-1234", SecretKey: "secret-key-5678"})
+	ts := httptest.NewServer(sb)
+	defer ts.Close()
+	vars := env("QCC_APP_KEY", "app-key-1234", "QCC_SECRET_KEY", "secret-key-5678", "QCC_BASE_URL", ts.URL+"/api/yj",
+		"QCC_CACHE_FILE", filepath.Join(t.TempDir(), "cache.db"), "NO_COLOR", "1")
+	for i, want := range []string{`"cache": "miss"`, `"cache": "hit"`} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"call", "--json", "search_certifications", "company=" + docCompany}, nil, &stdout, &stderr, vars)
+		if code != exitOK {
+			t.Fatalf("run %d: exit %d\n%s", i, code, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), want) || strings.Contains(stdout.String(), `"demo": true`) {
+			t.Errorf("run %d: want %s and no demo flag:\n%s", i, want, stdout.String())
+		}
+	}
+	if n := sb.TotalCalls(); n != 1 {
+		t.Errorf("%d QCC calls over two runs, want 1", n)
+	}
 }
