@@ -471,6 +471,10 @@ func plain(w http.ResponseWriter, code int, msg string) {
 type requestInfo struct {
 	tool    string
 	session string
+	// trusted is set once the request passed authentication: only then is
+	// a client-supplied session id worth logging (and known not to be a
+	// token pasted into the wrong place).
+	trusted bool
 }
 
 type requestInfoKey struct{}
@@ -486,8 +490,11 @@ func (f *httpFront) accessLog(next http.Handler) http.Handler {
 		}
 		rw := &responseWriter{ResponseWriter: w, status: http.StatusOK, allowOrigin: f.allowedOrigin(r)}
 		next.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
+		if !info.trusted {
+			info.session = ""
+		}
 		if info.session == "" {
-			info.session = rw.Header().Get("Mcp-Session-Id")
+			info.session = rw.Header().Get("Mcp-Session-Id") // chosen by the server
 		}
 		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", rw.status, "duration", time.Since(start)}
 		if info.session != "" {
@@ -623,7 +630,11 @@ func (f *httpFront) authenticate(next http.Handler) http.Handler {
 				return
 			}
 		}
+		info, _ := r.Context().Value(requestInfoKey{}).(*requestInfo)
 		if f.cfg.authToken == "" {
+			if info != nil {
+				info.trusted = true
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -635,6 +646,9 @@ func (f *httpFront) authenticate(next http.Handler) http.Handler {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="qcc-mcp"`)
 			plain(w, http.StatusUnauthorized, "missing or invalid bearer token")
 			return
+		}
+		if info != nil {
+			info.trusted = true
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -944,7 +958,7 @@ func newMetrics() *metrics {
 			Name: "qcc_mcp_tool_calls_in_flight", Help: "Tool calls running now.",
 		}),
 		sessions: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "qcc_mcp_sessions_open", Help: "MCP sessions holding a stream open (SSE, streamable HTTP GET).",
+			Name: "qcc_mcp_sessions_open", Help: "MCP sessions registered with the server: SSE streams, streamable HTTP streams and sessions of initialize-based clients until they end or idle out.",
 		}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "qcc_mcp_upstream_request_duration_seconds",

@@ -221,12 +221,14 @@ func logCalls(log *slog.Logger, obs Observer) server.ToolHandlerMiddleware {
 
 // limitConcurrency refuses a call at once when max calls are already
 // running: queueing would only turn overload into timeouts on the client.
-func limitConcurrency(max int) server.ToolHandlerMiddleware {
+func limitConcurrency(limit int) server.ToolHandlerMiddleware {
+	// mcp-go builds the middleware chain anew for every call, so the
+	// slots must be made here, once, not in the function it returns.
+	slots := make(chan struct{}, max(limit, 0))
 	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
-		if max <= 0 {
+		if limit <= 0 {
 			return next
 		}
-		slots := make(chan struct{}, max)
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			select {
 			case slots <- struct{}{}:
@@ -236,7 +238,7 @@ func limitConcurrency(max int) server.ToolHandlerMiddleware {
 				record(ctx).outcome = "busy"
 				return mcp.NewToolResultError(fmt.Sprintf(
 					"The server is busy: %d tool calls are already running, its limit. Nothing was sent to QCC.\n"+
-						"Retry: yes, in a few seconds.", max)), nil
+						"Retry: yes, in a few seconds.", limit)), nil
 			}
 		}
 	}
