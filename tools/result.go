@@ -85,9 +85,14 @@ func describeValidity(status string, days *int) string {
 // demoBanner opens every text block in demo mode.
 const demoBanner = "DEMO DATA from the built-in sandbox, not real QCC records.\n"
 
+// cellEscaper keeps a value on one line of one markdown table cell. A
+// Replacer is safe for concurrent use; one for all calls saves its setup on
+// every cell.
+var cellEscaper = strings.NewReplacer("|", "/", "\n", " ", "\r", " ")
+
 // cell makes a value safe for one markdown table cell.
 func cell(s string, max int) string {
-	s = strings.NewReplacer("|", "/", "\n", " ", "\r", " ").Replace(strings.TrimSpace(s))
+	s = cellEscaper.Replace(strings.TrimSpace(s))
 	if s == "" {
 		return "-"
 	}
