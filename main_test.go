@@ -463,3 +463,13 @@ func TestCacheFileSurvivesRestarts(t *testing.T) {
 		t.Errorf("%d QCC calls over two runs, want 1", n)
 	}
 }
+
+func TestLogsHaveNoColourOffATerminal(t *testing.T) {
+	for name, vars := range map[string]func(string) string{"pipe": env(), "NO_COLOR": env("NO_COLOR", "1")} {
+		var buf bytes.Buffer
+		newLogger(&buf, slog.LevelInfo, vars).Info("tool call", "tool", "search_certifications", "outcome", "ok")
+		if strings.Contains(buf.String(), "\x1b[") || !strings.Contains(buf.String(), "tool=search_certifications") {
+			t.Errorf("%s: %q", name, buf.String())
+		}
+	}
+}
