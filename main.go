@@ -32,6 +32,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -385,7 +386,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	defer stop()
 	if cfg.transport == "stdio" {
 		log.Info("serving MCP over stdio", "demo", cfg.demo, "version", versionString())
-		err = serveStdio(ctx, a.mcp, stdin, stdout, log)
+		err = serveStdio(ctx, a.mcp, stdin, stdout, log, cfg.shutdownTimeout)
 	} else {
 		err = serveHTTP(ctx, newHTTPFront(a, &cfg, log))
 	}
@@ -398,14 +399,124 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // serveStdio serves JSON-RPC on stdin/stdout; logs go to stderr only.
-func serveStdio(ctx context.Context, s *server.MCPServer, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
+func serveStdio(ctx context.Context, s *server.MCPServer, stdin io.Reader, stdout io.Writer, log *slog.Logger, drainTimeout time.Duration) error {
 	ss := server.NewStdioServer(s)
 	ss.SetErrorLogger(slog.NewLogLogger(log.Handler(), slog.LevelError))
-	err := ss.Listen(ctx, stdin, stdout)
+	d := newStdioDrain(ctx, stdin, stdout, drainTimeout)
+	err := ss.Listen(ctx, d, d.writer())
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
 		return nil
 	}
 	return err
+}
+
+// stdioDrain holds back the end of stdin until every request read has
+// been answered. mcp-go's stdio server cancels the requests still running
+// when its input ends, so a client that writes its requests and closes
+// stdin (a script, a pipe) would otherwise lose the answers. The wait ends
+// early on the shutdown timeout or a signal.
+type stdioDrain struct {
+	ctx     context.Context
+	in      io.Reader
+	out     io.Writer
+	timeout time.Duration
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced whenever pending changes
+	pending map[string]bool
+	inLine  []byte // partial lines, in and out
+	outLine []byte
+}
+
+func newStdioDrain(ctx context.Context, in io.Reader, out io.Writer, timeout time.Duration) *stdioDrain {
+	return &stdioDrain{ctx: ctx, in: in, out: out, timeout: timeout, changed: make(chan struct{}), pending: map[string]bool{}}
+}
+
+// Read passes stdin on, noting the ids of requests; at end of input it
+// waits for their answers before reporting it.
+func (d *stdioDrain) Read(p []byte) (int, error) {
+	n, err := d.in.Read(p)
+	d.scan(&d.inLine, p[:n], true)
+	if err == io.EOF {
+		d.wait()
+	}
+	return n, err
+}
+
+func (d *stdioDrain) wait() {
+	deadline := time.NewTimer(d.timeout)
+	defer deadline.Stop()
+	for {
+		d.mu.Lock()
+		left, changed := len(d.pending), d.changed
+		d.mu.Unlock()
+		if left == 0 {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return
+		case <-d.ctx.Done():
+			return
+		}
+	}
+}
+
+type stdioWriter struct{ d *stdioDrain }
+
+func (w stdioWriter) Write(p []byte) (int, error) {
+	n, err := w.d.out.Write(p)
+	w.d.scan(&w.d.outLine, p[:n], false)
+	return n, err
+}
+
+func (d *stdioDrain) writer() io.Writer { return stdioWriter{d} }
+
+// rpcHeader is what the drain reads of a JSON-RPC message.
+type rpcHeader struct {
+	Method string          `json:"method"`
+	ID     json.RawMessage `json:"id"`
+}
+
+// scan reads whole JSON-RPC lines: requests in (a method and an id) add
+// their id, responses out (an id and no method) remove it.
+func (d *stdioDrain) scan(partial *[]byte, b []byte, in bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	*partial = append(*partial, b...)
+	for {
+		i := bytes.IndexByte(*partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := (*partial)[:i]
+		var msgs []rpcHeader
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] == '[' {
+			_ = json.Unmarshal(t, &msgs) // a batch
+		} else {
+			var m rpcHeader
+			if json.Unmarshal(t, &m) == nil {
+				msgs = []rpcHeader{m}
+			}
+		}
+		for _, m := range msgs {
+			if len(m.ID) == 0 || string(m.ID) == "null" {
+				continue
+			}
+			switch {
+			case in && m.Method != "":
+				d.pending[string(m.ID)] = true
+			case !in && m.Method == "":
+				delete(d.pending, string(m.ID))
+			default:
+				continue
+			}
+			close(d.changed)
+			d.changed = make(chan struct{})
+		}
+		*partial = (*partial)[i+1:]
+	}
 }
 
 // httpFront is the HTTP face of the server: the MCP transports behind

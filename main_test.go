@@ -133,6 +133,8 @@ func TestStdioStdoutIsOnlyJSONRPC(t *testing.T) {
 		`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`,
 		`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"search_certifications","arguments":{"company":"` + docCompany + `"}}}`,
 		`{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"search_certifications","arguments":{"company":"x"}}}`,
+		// Still running when stdin ends: its answer must not be lost.
+		`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"search_certifications","arguments":{"company":"sandbox-slow-1s"}}}`,
 	}, "\n") + "\n"
 	cmd := exec.Command(binary, "--demo", "--log-level", "debug")
 	cmd.Stdin = strings.NewReader(in)
@@ -156,7 +158,7 @@ func TestStdioStdoutIsOnlyJSONRPC(t *testing.T) {
 			ids[*msg.ID] = true
 		}
 	}
-	for _, id := range []float64{1, 2, 3, 4} {
+	for _, id := range []float64{1, 2, 3, 4, 5} {
 		if !ids[id] {
 			t.Errorf("no answer to request %v on stdout", id)
 		}
