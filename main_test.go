@@ -150,12 +150,18 @@ func TestStdioStdoutIsOnlyJSONRPC(t *testing.T) {
 		var msg struct {
 			JSONRPC string   `json:"jsonrpc"`
 			ID      *float64 `json:"id"`
+			Result  struct {
+				IsError bool `json:"isError"`
+			} `json:"result"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &msg); err != nil || msg.JSONRPC != "2.0" {
 			t.Fatalf("stdout line is not JSON-RPC: %q", sc.Text())
 		}
 		if msg.ID != nil {
 			ids[*msg.ID] = true
+			if *msg.ID == 5 && msg.Result.IsError {
+				t.Errorf("the call still running at end of input was cut off: %s", sc.Text())
+			}
 		}
 	}
 	for _, id := range []float64{1, 2, 3, 4, 5} {
