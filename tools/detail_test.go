@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
@@ -163,7 +165,8 @@ func (panicking) GetCertificationDetailByID(context.Context, string) (*qcc.Certi
 }
 
 func TestPanicBecomesGenericErrorResult(t *testing.T) {
-	e := newEnvWithBackend(t, nil, panicking{})
+	obs := &countingObserver{finished: map[string]int{}}
+	e := newEnvWithBackend(t, nil, panicking{}, func(o *tools.Options) { o.Observer = obs })
 	for _, call := range []struct {
 		tool string
 		args map[string]any
@@ -179,7 +182,35 @@ func TestPanicBecomesGenericErrorResult(t *testing.T) {
 			t.Errorf("%s: panic details leaked to the client: %q", call.tool, text)
 		}
 	}
-	if !strings.Contains(e.logs.String(), "tool handler panicked") {
-		t.Errorf("no panic log line:\n%s", e.logs.String())
+	logs := e.logs.String()
+	if !strings.Contains(logs, "tool handler panicked") {
+		t.Errorf("no panic log line:\n%s", logs)
 	}
+	// The call is still logged and observed as finished, so metrics do
+	// not count it in flight for ever.
+	if n := strings.Count(logs, `msg="tool call"`); n != 2 || !strings.Contains(logs, "outcome=internal") {
+		t.Errorf("%d tool call lines, want 2 with outcome=internal:\n%s", n, logs)
+	}
+	if obs.started != 2 || obs.finished["internal"] != 2 {
+		t.Errorf("observer: %d started, finished %v; want 2 and 2 internal", obs.started, obs.finished)
+	}
+}
+
+// countingObserver records what a tools.Observer is told.
+type countingObserver struct {
+	mu       sync.Mutex
+	started  int
+	finished map[string]int
+}
+
+func (c *countingObserver) CallStarted(string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.started++
+}
+
+func (c *countingObserver) CallFinished(_, outcome string, _ int, _ time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.finished[outcome]++
 }

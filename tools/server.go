@@ -110,10 +110,11 @@ func NewServer(b Backend, o Options) *server.MCPServer {
 		server.WithToolCapabilities(false),
 		server.WithResourceCapabilities(false, false),
 		server.WithPromptCapabilities(false),
-		// The first middleware added is the outermost: recovery must see
-		// every panic, and logging must see the final outcome.
-		server.WithToolHandlerMiddleware(recoverPanics(o.Logger)),
+		// The first middleware added is the outermost: logging (and the
+		// observer) must see every call end, panics included, so recovery
+		// sits inside it and turns a panic into a result first.
 		server.WithToolHandlerMiddleware(logCalls(o.Logger, o.Observer)),
+		server.WithToolHandlerMiddleware(recoverPanics(o.Logger)),
 		server.WithToolHandlerMiddleware(limitConcurrency(o.MaxConcurrentCalls)),
 		server.WithInstructions(instructions),
 	}, o.ServerOptions...)
@@ -254,6 +255,7 @@ func recoverPanics(log *slog.Logger) server.ToolHandlerMiddleware {
 				if v := recover(); v != nil {
 					log.Error("tool handler panicked", slog.String("tool", req.Params.Name),
 						slog.String("panic", redactPanic(v)), slog.String("stack", string(debug.Stack())))
+					record(ctx).outcome = "internal"
 					res = mcp.NewToolResultError(fmt.Sprintf(
 						"Internal error in %s: the server hit a bug and logged it. Retrying the same call is unlikely to help; tell the operator.",
 						req.Params.Name))
