@@ -140,7 +140,7 @@ func newFlagSet(name string, cfg *config, getenv func(string) string, stderr io.
 	fs.StringVar(&cfg.cacheFile, "cache-file", "", "keep the cache, cooldowns and daily budget in this file across restarts (QCC_CACHE_FILE)")
 	fs.Float64Var(&cfg.rate, "rate", 5, "QCC requests per second at most (0: no rate limit)")
 	fs.IntVar(&cfg.burst, "burst", 5, "QCC requests that may start at once before --rate applies")
-	fs.IntVar(&cfg.maxRetries, "max-retries", 2, "retries of a QCC request when a retry can help (network, timeout, 429, 5xx, 205)")
+	fs.IntVar(&cfg.maxRetries, "max-retries", 2, "retries of a QCC request when a retry can help (network, timeout, garbled answer, 429 and 5xx within their Retry-After, QCC 205)")
 	fs.DurationVar(&cfg.credentialCooldown, "credential-cooldown", time.Minute, "pause of all QCC calls after a credential or account error (0: no pause)")
 	fs.IntVar(&cfg.maxCallsPerDay, "max-calls-per-day", 0, "cap on QCC requests per Beijing day, retries included (QCC_MAX_CALLS_PER_DAY; 0: no cap)")
 	fs.IntVar(&cfg.maxTextBytes, "max-text-bytes", tools.DefaultMaxTextBytes, "bound on each result's text block; longer lists are cut with a note (structured content stays complete)")

@@ -540,7 +540,9 @@ func (x *exchange) httpStatusError(resp *http.Response, body []byte) *Error {
 		e.Retry = retryAfter(resp.Header.Get("Retry-After"), x.received, minute)
 		e.Action = fmt.Sprintf("QCC is limiting the request rate (HTTP 429): wait %s before trying again.", e.Retry.After)
 	case code >= 500:
-		e.Retry = retryAfter(resp.Header.Get("Retry-After"), x.received, soon)
+		// Without Retry-After, a retry may go at once (after the usual
+		// backoff of whoever retries).
+		e.Retry = retryAfter(resp.Header.Get("Retry-After"), x.received, RetryAdvice{Retryable: true})
 		e.Action = fmt.Sprintf("QCC answered with a server error (HTTP %d): try again in a few seconds; if it persists QCC is probably down.", code)
 	case code == http.StatusNotFound:
 		e.Operator = true

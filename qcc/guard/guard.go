@@ -456,6 +456,14 @@ func (g *Guard) fetch(ctx context.Context, method, key string, call func(context
 			return nil, err
 		}
 		delay := g.backoff(attempt)
+		// QCC (or a proxy) may say how long to wait, e.g. Retry-After on
+		// a 429: never retry sooner, and leave a long wait to the caller
+		// rather than hold the call open.
+		if advised := advisedWait(err); advised > g.retryMax {
+			return nil, err
+		} else {
+			delay = max(delay, advised)
+		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= delay {
 			return nil, err // a retry could not be answered in time
 		}
@@ -533,6 +541,16 @@ func retryable(err error) bool {
 		return e.HTTPStatus == 429 || e.HTTPStatus >= 500
 	}
 	return e.Code != 0 && e.Retry.Soon()
+}
+
+// advisedWait is the wait an HTTP failure asks for (Retry-After, or the
+// client's minute for a bare 429), 0 if none.
+func advisedWait(err error) time.Duration {
+	var e *qcc.Error
+	if errors.As(err, &e) && e.Kind == qcc.KindHTTPStatus && e.Retry.Retryable {
+		return e.Retry.After
+	}
+	return 0
 }
 
 // Usage is a snapshot of a Guard's counters since New (the budget count

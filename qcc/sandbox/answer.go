@@ -163,6 +163,9 @@ func (s *Sandbox) answerFault(w http.ResponseWriter, r *http.Request, method str
 	}
 	switch {
 	case f.HTTPStatus != 0:
+		if f.RetryAfter != "" {
+			w.Header().Set("Retry-After", f.RetryAfter)
+		}
 		writeGatewayError(w, f.HTTPStatus)
 	case f.QCCStatus != 0:
 		s.writeStatus(w, method, f.QCCStatus)

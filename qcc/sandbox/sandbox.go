@@ -101,6 +101,8 @@ type Fault struct {
 	// HTTPStatus answers with this HTTP status (200 to 599) and an HTML
 	// body like a gateway's error page.
 	HTTPStatus int
+	// RetryAfter, with HTTPStatus, is sent as the Retry-After header.
+	RetryAfter string
 	// Malformed answers HTTP 200 with a body that is not valid JSON.
 	Malformed bool
 	// Truncated answers HTTP 200 with a Content-Length larger than the
