@@ -266,7 +266,7 @@ func (c *Client) GetCertificationDetailByID(ctx context.Context, certID string) 
 	case 200:
 	case 201:
 		e := x.statusError()
-		e.Action = "No certificate has this id: take the id from a current SearchCertification result; do not retry the same id."
+		e.Action = DetailNotFoundAction
 		return nil, e
 	default:
 		return nil, x.statusError()

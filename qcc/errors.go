@@ -88,6 +88,10 @@ func statusError(code int, upstreamMessage string, received time.Time) *Error {
 	}
 }
 
+// DetailNotFoundAction is the advice for status 201 on a detail lookup,
+// which means the id is unknown (the table's advice speaks of searches).
+const DetailNotFoundAction = "No certificate has this id: take the id from a current SearchCertification result; do not retry the same id."
+
 // KindOf returns the kind of a qcc error, or "" when err is not one.
 func KindOf(err error) Kind {
 	var e *Error

@@ -349,3 +349,16 @@ func TestDescriptionsForModels(t *testing.T) {
 		t.Error("the descriptions do not say how the tools chain")
 	}
 }
+
+func TestUnknownCertificateIDIsPaidForOnce(t *testing.T) {
+	e, _ := newGuardedEnv(t)
+	for i := range 2 {
+		res, text, _ := e.call(t, tools.DetailToolName, map[string]any{"cert_id": "no-such-certificate-id"})
+		if !res.IsError || !strings.Contains(text, "QCC status 201") || !strings.Contains(text, "no certificate has the id") {
+			t.Errorf("call %d: isError %v text:\n%s", i, res.IsError, text)
+		}
+	}
+	if n := e.sandbox.Calls(qcc.MethodDetail); n != 1 {
+		t.Errorf("%d upstream calls for the same unknown id twice, want 1", n)
+	}
+}

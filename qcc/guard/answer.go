@@ -41,7 +41,7 @@ func cacheable(v any) bool {
 	case *qcc.SearchResult:
 		return a != nil && (a.Status == 200 || a.Status == 201)
 	case *qcc.CertificationDetail:
-		return a != nil && a.Status == 200
+		return a != nil && (a.Status == 200 || a.Status == 201)
 	}
 	return false
 }

@@ -135,10 +135,13 @@ func TestNoResultIsCachedErrorsAreNot(t *testing.T) {
 			_, err := e.search(company2)
 			return err
 		}, 2},
-		{"detail not found (201)", func() error {
+		{"detail not found (201) is an answer, kept like a search's", func() error {
 			_, err := e.g.GetCertificationDetailByID(context.Background(), "no-such-certificate")
+			if !errors.Is(err, qcc.KindNoResult) {
+				t.Errorf("unknown id: %v, want a no_result error", err)
+			}
 			return err
-		}, 2},
+		}, 1},
 		{"argument refused by QCC", func() error {
 			_, err := e.search("sandbox-status-202")
 			return err

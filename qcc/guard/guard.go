@@ -258,13 +258,36 @@ func (g *Guard) GetCertificationDetailByID(ctx context.Context, certID string) (
 	}
 	v, err := g.do(ctx, qcc.MethodDetail, key, func(ctx context.Context) (any, error) {
 		d, err := g.up.GetCertificationDetailByID(ctx, certID)
+		var e *qcc.Error
+		if errors.As(err, &e) && e.Code == 201 {
+			// An unknown id is an answer too, and a billed one: keep it
+			// like a search's "no result", so a repeat costs nothing.
+			return &qcc.CertificationDetail{ID: certID, Fields: []qcc.Field{}, Status: 201, Message: e.Message, FetchedAt: e.Received}, nil
+		}
 		if err != nil || d == nil {
 			return nil, err
 		}
 		return d, nil
 	})
 	d, _ := v.(*qcc.CertificationDetail)
+	if err == nil && d != nil && d.Status == 201 {
+		return nil, notFound(d)
+	}
 	return d, err
+}
+
+// notFound rebuilds the client's error for an unknown id from a kept
+// answer, saying where the answer came from.
+func notFound(d *qcc.CertificationDetail) *qcc.Error {
+	info, _ := qcc.LookupStatus(201)
+	e := &qcc.Error{
+		Kind: info.Kind, Code: 201, Message: d.Message, Method: qcc.MethodDetail,
+		Retry: info.Retry, Received: d.FetchedAt, Action: qcc.DetailNotFoundAction,
+	}
+	if d.Cache == qcc.CacheHit {
+		e.Local = "QCC answered 201 for this id at " + beijingTime(d.FetchedAt) + "; the answer was kept in the cache"
+	}
+	return e
 }
 
 // do answers one call: from the cache, from an identical call in flight,
