@@ -245,6 +245,9 @@ func TestResources(t *testing.T) {
 		t.Fatalf("%d status codes, want %d (every code of the document)", len(codes), len(want))
 	}
 	for i, c := range codes {
+		if c.Kind == "" {
+			t.Errorf("status %d served without a kind", c.Code)
+		}
 		info, known := qcc.LookupStatus(c.Code)
 		if !known || c != want[i] || (c.Code != 200 && (c.Kind != string(info.Kind) || c.WhatToDo != info.Action || c.Retryable != info.Retry.Retryable)) {
 			t.Errorf("status %d served as %+v, the client uses %+v", c.Code, c, info)

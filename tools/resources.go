@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -39,15 +38,15 @@ type StatusCode struct {
 func StatusCodeTable() []StatusCode {
 	var out []StatusCode
 	for _, s := range qcc.StatusCodes() {
+		kind := string(s.Kind)
+		if kind == "" {
+			kind = "success" // 200 is the one code without a failure kind
+		}
 		out = append(out, StatusCode{
-			Code: s.Code, Kind: string(s.Kind), Retryable: s.Retry.Retryable, Retry: describeRetry(s.Retry),
+			Code: s.Code, Kind: kind, Retryable: s.Retry.Retryable, Retry: describeRetry(s.Retry),
 			Meaning: s.Meaning, Message: s.Message, WhatToDo: s.Action, Operator: s.Operator,
 		})
 	}
-	if out[0].Kind == "" {
-		out[0].Kind = "success" // 200
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
 	return out
 }
 
