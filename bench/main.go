@@ -10,9 +10,9 @@
 //
 //	qcc-mcp --demo --transport http --addr 127.0.0.1:0 --session-idle-ttl 3s --log-level info
 //
-// adding `--rate 0` and `--max-concurrent-calls N` when the server's --help
-// lists those flags (if the server then refuses to start, it is started
-// again without them; -auto-flags=false leaves them out), and any
+// adding `--rate 0` when the server's --help lists it (if the server then
+// refuses to start, it is started again without it; -auto-flags=false
+// leaves it out), and any
 // -server-arg. It reads the listen address from the start-up log line
 // (addr=127.0.0.1:PORT; with a -server-log-level above info, which hides
 // that line, it picks a free port beforehand) and waits for GET /healthz.
@@ -155,7 +155,7 @@ func parseFlags(args []string) (*config, error) {
 		cfg.serverArgs = append(cfg.serverArgs, s)
 		return nil
 	})
-	fs.BoolVar(&cfg.autoFlags, "auto-flags", true, "pass --rate 0 and --max-concurrent-calls N when the server has them")
+	fs.BoolVar(&cfg.autoFlags, "auto-flags", true, "pass --rate 0 when the server has it (every other setting stays at the server's default)")
 	fs.BoolVar(&cfg.jsonOut, "json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -293,7 +293,7 @@ func run(cfg *config) *Report {
 	plain, _ := newHTTPClient(4, cfg.token, nil, cfg.callTimeout)
 	var auto []string
 	if cfg.autoFlags {
-		auto = serverFlags(ctx, bin, cfg.clients)
+		auto = serverFlags(ctx, bin)
 	}
 	base := []string{"--session-idle-ttl", cfg.sessionTTL.String(), "--log-level", cfg.serverLogLevel}
 	// Above info the start-up line with the address is not logged.

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -42,17 +41,15 @@ func buildServer(ctx context.Context, dir string) (string, error) {
 }
 
 // serverFlags returns the optional flags worth passing, judged from the
-// server's --help: rate limiting off and a concurrency cap high enough for
-// the load, when the server has such flags.
-func serverFlags(ctx context.Context, bin string, clients int) []string {
+// server's --help: the QCC rate limit off, since the sandbox is not billed
+// and the load is about the server. Everything else, the concurrency cap
+// included, stays at the server's defaults.
+func serverFlags(ctx context.Context, bin string) []string {
 	cmd := exec.CommandContext(ctx, bin, "--help")
 	out, _ := cmd.CombinedOutput() // flag's -help exits 0 or 2 depending on the version
 	var flags []string
 	if hasFlag(out, "rate") {
 		flags = append(flags, "--rate", "0")
-	}
-	if hasFlag(out, "max-concurrent-calls") {
-		flags = append(flags, "--max-concurrent-calls", strconv.Itoa(max(1000, 2*clients)))
 	}
 	return flags
 }

@@ -220,8 +220,15 @@ func logCalls(log *slog.Logger, obs Observer) server.ToolHandlerMiddleware {
 	}
 }
 
-// limitConcurrency refuses a call at once when max calls are already
-// running: queueing would only turn overload into timeouts on the client.
+// busyWait is how long a call over the concurrency cap waits for a slot
+// before it is refused: long enough to ride out a burst of quick calls
+// (a cache hit takes well under a millisecond), short enough that an
+// overloaded server answers at once rather than turning overload into
+// client timeouts.
+const busyWait = 500 * time.Millisecond
+
+// limitConcurrency caps the calls running at once; a call over the cap
+// waits up to busyWait for a slot, then gets a retryable "busy" error.
 func limitConcurrency(limit int) server.ToolHandlerMiddleware {
 	// mcp-go builds the middleware chain anew for every call, so the
 	// slots must be made here, once, not in the function it returns.
@@ -233,16 +240,28 @@ func limitConcurrency(limit int) server.ToolHandlerMiddleware {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			select {
 			case slots <- struct{}{}:
-				defer func() { <-slots }()
-				return next(ctx, req)
 			default:
-				record(ctx).outcome = "busy"
-				return mcp.NewToolResultError(fmt.Sprintf(
-					"The server is busy: %d tool calls are already running, its limit. Nothing was sent to QCC.\n"+
-						"Retry: yes, in a few seconds.", limit)), nil
+				wait := time.NewTimer(busyWait)
+				defer wait.Stop()
+				select {
+				case slots <- struct{}{}:
+				case <-wait.C:
+					return busy(ctx, limit), nil
+				case <-ctx.Done():
+					return busy(ctx, limit), nil
+				}
 			}
+			defer func() { <-slots }()
+			return next(ctx, req)
 		}
 	}
+}
+
+func busy(ctx context.Context, limit int) *mcp.CallToolResult {
+	record(ctx).outcome = "busy"
+	return mcp.NewToolResultError(fmt.Sprintf(
+		"The server is busy: %d tool calls are already running, its limit. Nothing was sent to QCC.\n"+
+			"Retry: yes, in a few seconds.", limit))
 }
 
 // recoverPanics turns a panic in a handler into a generic isError result
