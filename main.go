@@ -133,7 +133,7 @@ func newFlagSet(name string, cfg *config, getenv func(string) string, stderr io.
 	fs.Int64Var(&cfg.maxBodyBytes, "max-body-bytes", 1<<20, "largest HTTP request body accepted")
 	fs.DurationVar(&cfg.bodyReadTimeout, "body-read-timeout", 30*time.Second, "time a client has to send its request body")
 	fs.IntVar(&cfg.maxSSEStreams, "max-sse-streams", 100, "cap on open SSE streams")
-	fs.IntVar(&cfg.maxConcurrentCalls, "max-concurrent-calls", 64, "cap on tool calls running at once; more get a retryable busy error (0: no cap)")
+	fs.IntVar(&cfg.maxConcurrentCalls, "max-concurrent-calls", 64, "cap on tool calls running at once; a call over it waits up to 0.5s, then gets a retryable busy error (0: no cap)")
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "serve /metrics on this separate address without auth (default: /metrics on the main listener, behind auth)")
 	fs.DurationVar(&cfg.cacheTTL, "cache-ttl", 24*time.Hour, "how long answers are served from the cache (QCC_CACHE_TTL; 0 disables the cache)")
 	fs.Int64Var(&cfg.cacheMaxBytes, "cache-max-bytes", 64<<20, "cache size bound in bytes; least recently used answers go first")
@@ -144,7 +144,8 @@ func newFlagSet(name string, cfg *config, getenv func(string) string, stderr io.
 	fs.DurationVar(&cfg.credentialCooldown, "credential-cooldown", time.Minute, "pause of all QCC calls after a credential or account error (0: no pause)")
 	fs.IntVar(&cfg.maxCallsPerDay, "max-calls-per-day", 0, "cap on QCC requests per Beijing day, retries included (QCC_MAX_CALLS_PER_DAY; 0: no cap)")
 	fs.IntVar(&cfg.maxTextBytes, "max-text-bytes", tools.DefaultMaxTextBytes, "bound on each result's text block; longer lists are cut with a note (structured content stays complete)")
-	cfg.baseURL = getenv("QCC_BASE_URL")
+	fs.StringVar(&cfg.baseURL, "base-url", "", "QCC API root (QCC_BASE_URL; default https://pro.qcc.com/api/yj)")
+	fs.DurationVar(&cfg.timeout, "timeout", 15*time.Second, "timeout of each QCC request (QCC_TIMEOUT)")
 	return fs
 }
 
@@ -164,13 +165,18 @@ func (cfg *config) parseFlags(fs *flag.FlagSet, args []string) error {
 func (cfg *config) loadEnv(getenv func(string) string) error {
 	cfg.appKey = strings.TrimSpace(getenv("QCC_APP_KEY"))
 	cfg.secretKey = strings.TrimSpace(getenv("QCC_SECRET_KEY"))
-	cfg.timeout = 15 * time.Second
-	if v := strings.TrimSpace(getenv("QCC_TIMEOUT")); v != "" {
+	if v := strings.TrimSpace(getenv("QCC_BASE_URL")); v != "" && !cfg.setFlags["base-url"] {
+		cfg.baseURL = v
+	}
+	if v := strings.TrimSpace(getenv("QCC_TIMEOUT")); v != "" && !cfg.setFlags["timeout"] {
 		d, err := parseDuration(v)
 		if err != nil || d <= 0 {
 			return fmt.Errorf("QCC_TIMEOUT=%q: want a positive duration such as 15s or a number of seconds", v)
 		}
 		cfg.timeout = d
+	}
+	if cfg.timeout <= 0 {
+		return fmt.Errorf("--timeout %s: want a positive duration", cfg.timeout)
 	}
 	switch cfg.transport {
 	case "stdio", "http", "sse", "streamable-http":

@@ -258,12 +258,14 @@ func TestBadConfiguration(t *testing.T) {
 		env  func(string) string
 		want string
 	}{
-		"transport":    {[]string{"--demo", "--transport", "carrier-pigeon"}, env(), "--transport"},
-		"timeout":      {[]string{"--demo"}, env("QCC_TIMEOUT", "soon"), "QCC_TIMEOUT"},
-		"base url":     {nil, env("QCC_APP_KEY", "app-key-1234", "QCC_SECRET_KEY", "secret-key-5678", "QCC_BASE_URL", "ftp://x"), "base URL"},
-		"stray arg":    {[]string{"serve"}, env(), "unexpected argument"},
-		"log level":    {[]string{"--log-level", "loud"}, env(), "log-level"},
-		"unknown flag": {[]string{"--nope"}, env(), "nope"},
+		"transport":     {[]string{"--demo", "--transport", "carrier-pigeon"}, env(), "--transport"},
+		"timeout":       {[]string{"--demo"}, env("QCC_TIMEOUT", "soon"), "QCC_TIMEOUT"},
+		"base url":      {nil, env("QCC_APP_KEY", "app-key-1234", "QCC_SECRET_KEY", "secret-key-5678", "QCC_BASE_URL", "ftp://x"), "base URL"},
+		"stray arg":     {[]string{"serve"}, env(), "unexpected argument"},
+		"base url flag": {[]string{"--base-url", "not a url"}, env("QCC_APP_KEY", "app-key-1234", "QCC_SECRET_KEY", "secret-key-5678"), "base URL"},
+		"timeout flag":  {[]string{"--demo", "--timeout", "-1s"}, env(), "--timeout"},
+		"log level":     {[]string{"--log-level", "loud"}, env(), "log-level"},
+		"unknown flag":  {[]string{"--nope"}, env(), "nope"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var stderr bytes.Buffer
@@ -478,6 +480,33 @@ func TestLogsHaveNoColourOffATerminal(t *testing.T) {
 		newLogger(&buf, slog.LevelInfo, vars).Info("tool call", "tool", "search_certifications", "outcome", "ok")
 		if strings.Contains(buf.String(), "\x1b[") || !strings.Contains(buf.String(), "tool=search_certifications") {
 			t.Errorf("%s: %q", name, buf.String())
+		}
+	}
+}
+
+func TestFlagsWinOverVariables(t *testing.T) {
+	vars := env("QCC_TIMEOUT", "9", "QCC_BASE_URL", "https://api.qichacha.com", "QCC_CACHE_TTL", "1h", "QCC_MAX_CALLS_PER_DAY", "50")
+	for _, tc := range []struct {
+		args    []string
+		timeout time.Duration
+		base    string
+		ttl     time.Duration
+		budget  int
+	}{
+		{[]string{"--demo"}, 9 * time.Second, "https://api.qichacha.com", time.Hour, 50},
+		{[]string{"--demo", "--timeout", "3s", "--base-url", "https://pro.qcc.com/api/yj", "--cache-ttl", "0", "--max-calls-per-day", "7"},
+			3 * time.Second, "https://pro.qcc.com/api/yj", 0, 7},
+	} {
+		var cfg config
+		fs := newFlagSet("t", &cfg, vars, io.Discard)
+		if err := cfg.parseFlags(fs, tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.loadEnv(vars); err != nil {
+			t.Fatal(err)
+		}
+		if cfg.timeout != tc.timeout || cfg.baseURL != tc.base || cfg.cacheTTL != tc.ttl || cfg.maxCallsPerDay != tc.budget {
+			t.Errorf("%v: timeout %v base %q ttl %v budget %d", tc.args, cfg.timeout, cfg.baseURL, cfg.cacheTTL, cfg.maxCallsPerDay)
 		}
 	}
 }
