@@ -89,6 +89,13 @@ func New(appKey, secretKey string, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
+	// A redirect would carry the Token and Timespan headers to wherever it
+	// points (Go strips only Authorization and cookies), where they could
+	// be replayed while the Timespan is fresh. QCC's API does not redirect:
+	// a 3xx is reported as an HTTP status error instead of followed.
+	hc := *c.httpClient
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.httpClient = &hc
 	return c, nil
 }
 

@@ -514,3 +514,31 @@ func assertNoSecrets(t *testing.T, err error, token string) {
 		}
 	}
 }
+
+// TestRedirectsAreNotFollowed keeps the signature from travelling to
+// wherever a 3xx points.
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	var leaked atomic.Int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Token") != "" {
+			leaked.Add(1)
+		}
+	}))
+	defer elsewhere.Close()
+	qccSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+"/steal", http.StatusFound)
+	}))
+	defer qccSrv.Close()
+	c, err := New("app-key-1234", "secret-key-5678", WithBaseURL(qccSrv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.SearchCertification(context.Background(), SearchParams{SearchKey: "企查查科技有限公司"})
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != KindHTTPStatus || e.HTTPStatus != http.StatusFound {
+		t.Errorf("err = %v, want an http_status error for 302", err)
+	}
+	if leaked.Load() != 0 {
+		t.Error("the signed request followed the redirect")
+	}
+}
