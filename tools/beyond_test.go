@@ -365,3 +365,33 @@ func TestUnknownCertificateIDIsPaidForOnce(t *testing.T) {
 		t.Errorf("%d upstream calls for the same unknown id twice, want 1", n)
 	}
 }
+
+// noPaging is the real client with QCC's Paging block left out, as the
+// tolerant decoder accepts.
+type noPaging struct{ tools.Backend }
+
+func (n noPaging) SearchCertification(ctx context.Context, p qcc.SearchParams) (*qcc.SearchResult, error) {
+	res, err := n.Backend.SearchCertification(ctx, p)
+	if res != nil {
+		res.Paging = qcc.Paging{}
+	}
+	return res, err
+}
+
+func TestWholeListWithoutPaging(t *testing.T) {
+	sb := sandbox.New(sandbox.Config{Now: func() time.Time { return fixedNow }})
+	qc, err := qcc.New(sandbox.DemoAppKey, sandbox.DemoSecretKey, qcc.WithHTTPClient(&http.Client{Transport: sb.Transport()}),
+		qcc.WithClock(func() time.Time { return fixedNow }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvWithBackend(t, sb, noPaging{qc})
+	_, _, out := e.call(t, tools.SearchToolName, map[string]any{"company": bigCompany, "max_results": 200, "page_size": 10})
+	if n := len(out["certifications"].([]any)); n != 23 || out["has_more"] != false {
+		t.Errorf("without Paging: %d certificates, has_more %v; want all 23 over 3 pages", n, out["has_more"])
+	}
+	_, _, out = e.call(t, tools.SearchToolName, map[string]any{"company": bigCompany, "page_size": 10})
+	if out["has_more"] != true {
+		t.Errorf("a full page without a total: has_more %v, want true", out["has_more"])
+	}
+}

@@ -104,6 +104,7 @@ func runSearch(ctx context.Context, b Backend, o Options, p SearchParams) (*mcp.
 		fetchedAt time.Time
 		order     string
 		lastCut   bool
+		lastFull  bool
 		stopErr   error
 	)
 	for page := p.Page; ; page++ {
@@ -129,7 +130,10 @@ func runSearch(ctx context.Context, b Backend, o Options, p SearchParams) (*mcp.
 		}
 		total = max(total, res.Paging.TotalRecords)
 		items = append(items, res.Items...)
-		if len(items) >= want || len(res.Items) < p.PageSize || page*p.PageSize >= total {
+		lastFull = len(res.Items) == p.PageSize
+		// Without a total from QCC (no Paging block), only a short page
+		// says the list has ended.
+		if len(items) >= want || !lastFull || (total > 0 && page*p.PageSize >= total) {
 			break
 		}
 	}
@@ -137,6 +141,11 @@ func runSearch(ctx context.Context, b Backend, o Options, p SearchParams) (*mcp.
 		items, lastCut = items[:want], true
 	}
 	offset := (p.Page - 1) * p.PageSize
+	hasMore := offset+len(items) < total
+	if total == 0 && len(items) > 0 {
+		// QCC gave no total: more may follow a full page.
+		hasMore = lastFull || lastCut
+	}
 	if len(items) > 0 {
 		total = max(total, offset+len(items))
 	}
@@ -146,7 +155,7 @@ func runSearch(ctx context.Context, b Backend, o Options, p SearchParams) (*mcp.
 		Page:           p.Page,
 		PageSize:       p.PageSize,
 		Total:          total,
-		HasMore:        offset+len(items) < total,
+		HasMore:        hasMore,
 		Certifications: make([]CertificationSummary, 0, len(items)),
 		Source:         newSource(qcc.MethodSearch, order, fetchedAt, combineCache(states), o.Demo),
 	}
