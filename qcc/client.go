@@ -356,7 +356,7 @@ func (c *Client) get(ctx context.Context, method string, query url.Values) (*exc
 		x.received = c.now()
 		e := x.newError(KindInvalidArgument, "the request could not be built", x.safe(err))
 		e.Operator = true
-		e.Action = "The server could not build a request to QCC: the operator should check QCC_BASE_URL."
+		e.Action = "The server could not build a request to QCC: the operator should check the QCC API address."
 		return nil, e
 	}
 	timespan, token := Sign(c.appKey, c.secretKey, c.now())
@@ -481,7 +481,7 @@ func (x *exchange) statusError() *Error {
 func (x *exchange) malformed(cause error) *Error {
 	e := x.newError(KindMalformed, "QCC's answer is not the documented JSON", x.safe(cause))
 	e.Retry = soon
-	e.Action = "QCC's answer could not be read: try again in a few seconds; if it persists the operator should check that QCC_BASE_URL points at the QCC API."
+	e.Action = "QCC's answer could not be read: try again in a few seconds; if it persists the operator should check that the configured API address is QCC's."
 	return e
 }
 
@@ -514,14 +514,14 @@ func (x *exchange) transportError(caller, reqCtx context.Context, timeout time.D
 	default:
 		e := x.newError(KindNetwork, "QCC could not be reached", x.safe(err))
 		e.Retry = soon
-		e.Action = "QCC could not be reached: try again in a few seconds; if it persists the operator should check network access to QCC_BASE_URL."
+		e.Action = "QCC could not be reached: try again in a few seconds; if it persists the operator should check network access to the QCC API."
 		return e
 	}
 }
 
 func (x *exchange) timeoutAdvice(e *Error) *Error {
 	e.Retry = soon
-	e.Action = "QCC did not answer in time: try again in a few seconds; if it keeps happening the operator should check network access to QCC_BASE_URL or raise the timeout."
+	e.Action = "QCC did not answer in time: try again in a few seconds; if it keeps happening the operator should check network access to the QCC API or raise the timeout."
 	return e
 }
 
@@ -553,13 +553,13 @@ func (x *exchange) httpStatusError(resp *http.Response, body []byte) *Error {
 		e.Action = fmt.Sprintf("QCC answered with a server error (HTTP %d): try again in a few seconds; if it persists QCC is probably down.", code)
 	case code == http.StatusNotFound:
 		e.Operator = true
-		e.Action = "QCC has no such method at this address (HTTP 404): retrying will not help; the operator should check QCC_BASE_URL (https://pro.qcc.com/api/yj or https://api.qichacha.com)."
+		e.Action = "QCC has no such method at this address (HTTP 404): retrying will not help; the operator should check the API address (https://pro.qcc.com/api/yj or https://api.qichacha.com)."
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		e.Operator = true
-		e.Action = fmt.Sprintf("QCC refused access (HTTP %d): retrying will not help; the operator should check QCC_APP_KEY, QCC_SECRET_KEY and the IP whitelist.", code)
+		e.Action = fmt.Sprintf("QCC refused access (HTTP %d): retrying will not help; the operator should check the app key, the secret key and the IP whitelist.", code)
 	default:
 		e.Operator = true
-		e.Action = fmt.Sprintf("QCC rejected the request (HTTP %d): retrying will not help; the operator should check QCC_BASE_URL.", code)
+		e.Action = fmt.Sprintf("QCC rejected the request (HTTP %d): retrying will not help; the operator should check the QCC API address.", code)
 	}
 	return e
 }

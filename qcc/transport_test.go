@@ -96,7 +96,7 @@ func failureCases() []failureCase {
 			},
 			kind: KindNetwork, retryable: true,
 			check: func(t *testing.T, e *Error) {
-				if !e.Retry.Soon() || e.Err == nil || !strings.Contains(e.Action, "QCC_BASE_URL") {
+				if !e.Retry.Soon() || e.Err == nil || !strings.Contains(e.Action, "network access to the QCC API") {
 					t.Errorf("got %+v", *e)
 				}
 			},
@@ -226,7 +226,7 @@ func failureCases() []failureCase {
 			},
 			kind: KindHTTPStatus, httpStatus: 404,
 			check: func(t *testing.T, e *Error) {
-				if !e.Operator || !strings.Contains(e.Action, "QCC_BASE_URL") || !strings.Contains(e.Message, "key="+canaryMask) ||
+				if !e.Operator || !strings.Contains(e.Action, "API address") || !strings.Contains(e.Message, "key="+canaryMask) ||
 					!strings.Contains(e.Message, "Token: "+redacted+" (lower: "+redacted+")") {
 					t.Errorf("got %+v", *e)
 				}
