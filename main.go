@@ -784,11 +784,15 @@ func (f *httpFront) readBody(next http.Handler) http.Handler {
 		rc := http.NewResponseController(w)
 		_ = rc.SetReadDeadline(time.Now().Add(f.cfg.bodyReadTimeout))
 		body, err := io.ReadAll(io.LimitReader(r.Body, f.cfg.maxBodyBytes+1))
-		_ = rc.SetReadDeadline(time.Time{})
-		switch {
-		case err != nil:
+		if err != nil {
+			// The deadline stays in the past: net/http would otherwise
+			// wait for the rest of the body before answering.
+			w.Header().Set("Connection", "close")
 			plain(w, http.StatusRequestTimeout, "could not read the request body in time")
 			return
+		}
+		_ = rc.SetReadDeadline(time.Time{})
+		switch {
 		case int64(len(body)) > f.cfg.maxBodyBytes:
 			w.Header().Set("Connection", "close")
 			plain(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over the limit of %d bytes", f.cfg.maxBodyBytes))

@@ -395,3 +395,60 @@ func TestWholeListWithoutPaging(t *testing.T) {
 		t.Errorf("a full page without a total: has_more %v, want true", out["has_more"])
 	}
 }
+
+func TestRateLimitThroughTheServer(t *testing.T) {
+	now := func() time.Time { return fixedNow }
+	sb := sandbox.New(sandbox.Config{Now: now})
+	qc, err := qcc.New(sandbox.DemoAppKey, sandbox.DemoSecretKey, qcc.WithHTTPClient(&http.Client{Transport: sb.Transport()}), qcc.WithClock(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := guard.New(qc, guard.Config{Rate: 0.2, Burst: 1, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	e := newEnvWithBackend(t, sb, g)
+
+	// The burst allows one call; the next slot is 5 s away, beyond this
+	// call's deadline, so it is refused at once instead of waiting.
+	e.call(t, tools.SearchToolName, map[string]any{"company": docCompany})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req := mcp.CallToolRequest{}
+	req.Params.Name = tools.SearchToolName
+	req.Params.Arguments = map[string]any{"company": bigCompany}
+	res, err := e.client.CallTool(ctx, req)
+	if err != nil {
+		t.Fatalf("rate-limited call: %v", err)
+	}
+	text := res.Content[0].(mcp.TextContent).Text
+	if !res.IsError || !strings.Contains(text, "local_limit") || !strings.Contains(text, "rate limit") || !strings.Contains(text, "Retry: yes") {
+		t.Errorf("rate-limited call: isError %v\n%s", res.IsError, text)
+	}
+	if n := sb.Calls(qcc.MethodSearch); n != 1 {
+		t.Errorf("%d upstream calls, want 1", n)
+	}
+}
+
+func TestDailyQuotaIsRespectedThroughTheServer(t *testing.T) {
+	e, _ := newGuardedEnv(t)
+	e.call(t, tools.SearchToolName, map[string]any{"company": docCompany}) // cached for later
+	_, text, _ := e.call(t, tools.SearchToolName, map[string]any{"company": "sandbox-status-116"})
+	if !strings.Contains(text, "QCC status 116") {
+		t.Fatalf("116 not reported:\n%s", text)
+	}
+	before := e.sandbox.TotalCalls()
+	res, text, _ := e.call(t, tools.SearchToolName, map[string]any{"company": bigCompany})
+	if !res.IsError || !strings.Contains(text, "QCC status 116") || !strings.Contains(text, "Answered locally") ||
+		!strings.Contains(text, "2026-11-28 00:00") {
+		t.Errorf("after 116, another query: isError %v\n%s", res.IsError, text)
+	}
+	res, _, out := e.call(t, tools.SearchToolName, map[string]any{"company": docCompany})
+	if res.IsError || out["source"].(map[string]any)["cache"] != "hit" {
+		t.Errorf("a cached answer must still be served after 116: %+v", out["source"])
+	}
+	if e.sandbox.TotalCalls() != before {
+		t.Errorf("%d upstream calls after 116, want 0", e.sandbox.TotalCalls()-before)
+	}
+}
