@@ -114,27 +114,6 @@ func newGuardedStack(tb testing.TB, cfg guard.Config, s costSetup, log *slog.Log
 	return guardedStack{sandbox: sb, clock: s.clock, guard: g, server: srv}
 }
 
-// newMCPClient connects an initialized in-process client to srv.
-func newMCPClient(tb testing.TB, srv *server.MCPServer) *client.Client {
-	tb.Helper()
-	c, err := client.NewInProcessClient(srv)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { c.Close() })
-	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
-	init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		tb.Fatal(err)
-	}
-	return c
-}
-
 // toolOutput is what a tool call returned, for callers that cannot use
 // env.call (goroutines, which must not call t.Fatal).
 type toolOutput struct {

@@ -53,22 +53,28 @@ func newEnvWithBackend(t *testing.T, sb *sandbox.Sandbox, b tools.Backend, opts 
 	for _, opt := range opts {
 		opt(&o)
 	}
-	c, err := client.NewInProcessClient(tools.NewServer(b, o))
+	return &env{sandbox: sb, client: newMCPClient(t, tools.NewServer(b, o)), logs: logs}
+}
+
+// newMCPClient connects an initialized in-process client to srv.
+func newMCPClient(tb testing.TB, srv *server.MCPServer) *client.Client {
+	tb.Helper()
+	c, err := client.NewInProcessClient(srv)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	tb.Cleanup(func() { c.Close() })
 	ctx := context.Background()
 	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	init := mcp.InitializeRequest{}
 	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
 	init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
 	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	return &env{sandbox: sb, client: c, logs: logs}
+	return c
 }
 
 func demo(o *tools.Options) { o.Demo = true }
