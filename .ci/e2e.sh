@@ -113,5 +113,30 @@ else
 	run_suite sse --transport sse --server-url "http://127.0.0.1:$port/sse"
 fi
 
+# A shared instance with a bearer token: the Inspector gets in with the
+# header and is turned away without it.
+token=e2e-token-$RANDOM$RANDOM
+kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+MCP_AUTH_TOKEN=$token "$bin" --demo --transport http --addr 127.0.0.1:0 2>"$work/server.log" &
+server_pid=$!
+port=""
+for _ in $(seq 50); do port=$(port_of "$work/server.log"); [ -n "$port" ] && break; sleep 0.1; done
+if [ -z "$port" ]; then
+	echo "FAIL authenticated http server did not start"; cat "$work/server.log"; failed=$((failed + 1))
+else
+	check "http with bearer token: search" 0 \
+		'res.structuredContent.total === 5' \
+		-- --method tools/call --tool-name search_certifications --tool-arg company=企查查科技有限公司 \
+		--transport http --server-url "http://127.0.0.1:$port/mcp" --header "Authorization: Bearer $token"
+	check "http without bearer token is refused" 3 \
+		'e.error.code === "auth_required"' \
+		-- --method tools/list --transport http --server-url "http://127.0.0.1:$port/mcp"
+	if grep -q "$token" "$work/server.log"; then
+		echo "FAIL the bearer token appears in the server log"; failed=$((failed + 1))
+	else
+		echo "ok   bearer token absent from the server log"; passed=$((passed + 1))
+	fi
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
