@@ -13,27 +13,32 @@ import (
 )
 
 // errorResult turns any failure of a tool call into an isError result whose
-// text names the problem and the next step. This is the one place where
-// errors become words for an agent.
+// text names the problem and the next step, and notes the outcome for the
+// call's log line.
 func errorResult(ctx context.Context, err error, now time.Time) *mcp.CallToolResult {
+	text, outcome, code := describeError(err, now)
 	rec := record(ctx)
-	var text string
+	rec.outcome = outcome
+	if code != 0 {
+		rec.qccStatus = code
+	}
+	return mcp.NewToolResultError(text)
+}
+
+// describeError is the one place where errors become words for an agent.
+// It also returns the outcome to log and the QCC status, if any.
+func describeError(err error, now time.Time) (text, outcome string, qccStatus int) {
 	var argErr *argumentError
 	var qe *qcc.Error
 	switch {
 	case errors.As(err, &argErr):
-		rec.outcome = "invalid_argument"
-		text = "Invalid arguments: " + argErr.Error() + ".\n" +
-			"Nothing was sent to QCC. Fix the argument(s) and call again."
+		return "Invalid arguments: " + argErr.Error() + ".\n" +
+			"Nothing was sent to QCC. Fix the argument(s) and call again.", "invalid_argument", 0
 	case errors.As(err, &qe):
-		rec.outcome = string(qe.Kind)
-		rec.qccStatus = qe.Code
-		text = describeQCCError(qe, now)
+		return describeQCCError(qe, now), string(qe.Kind), qe.Code
 	default:
-		rec.outcome = "internal"
-		text = "Internal error: " + err.Error() + ".\nRetrying is unlikely to help; tell the operator."
+		return "Internal error: " + err.Error() + ".\nRetrying is unlikely to help; tell the operator.", "internal", 0
 	}
-	return mcp.NewToolResultError(text)
 }
 
 // describeQCCError renders a qcc error: what failed (with "QCC status N"

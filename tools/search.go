@@ -2,7 +2,6 @@ package tools
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -161,7 +160,8 @@ func runSearch(ctx context.Context, b Backend, o Options, p SearchParams) (*mcp.
 	}
 	out.Source.Pages = pages
 	if stopErr != nil {
-		out.IncompleteReason = firstLine(describeError(stopErr, now))
+		text, _, _ := describeError(stopErr, now)
+		out.IncompleteReason = firstLine(text)
 	}
 	for _, it := range items {
 		status, days := validity(it.EndDate, now)
@@ -286,13 +286,4 @@ func deref(s *string) string {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
-}
-
-// describeError renders an error for an agent; see errorResult.
-func describeError(err error, now time.Time) string {
-	var qe *qcc.Error
-	if errors.As(err, &qe) {
-		return describeQCCError(qe, now)
-	}
-	return err.Error()
 }
