@@ -486,27 +486,23 @@ type rpcHeader struct {
 }
 
 // scan reads whole JSON-RPC lines: requests in (a method and an id) add
-// their id, responses out (an id and no method) remove it.
+// their id, responses out (an id and no method) remove it. A whole line in
+// one write, the usual case, is read in place, without a copy.
 func (d *stdioDrain) scan(partial *[]byte, b []byte, in bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	*partial = append(*partial, b...)
-	for {
-		i := bytes.IndexByte(*partial, '\n')
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
 		if i < 0 {
-			break
+			*partial = append(*partial, b...)
+			return
 		}
-		line := (*partial)[:i]
-		var msgs []rpcHeader
-		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] == '[' {
-			_ = json.Unmarshal(t, &msgs) // a batch
-		} else {
-			var m rpcHeader
-			if json.Unmarshal(t, &m) == nil {
-				msgs = []rpcHeader{m}
-			}
+		line := b[:i]
+		if len(*partial) > 0 {
+			line = append(*partial, line...)
+			*partial = (*partial)[:0]
 		}
-		for _, m := range msgs {
+		for _, m := range rpcHeaders(line) {
 			if len(m.ID) == 0 || string(m.ID) == "null" {
 				continue
 			}
@@ -521,8 +517,52 @@ func (d *stdioDrain) scan(partial *[]byte, b []byte, in bool) {
 			close(d.changed)
 			d.changed = make(chan struct{})
 		}
-		*partial = (*partial)[i+1:]
+		b = b[i+1:]
 	}
+}
+
+// rpcHeaders reads the method and id of the message(s) on one line. For a
+// response it stops at the result: answers can be large, and writing them
+// is the hot path of a stdio server.
+func rpcHeaders(line []byte) []rpcHeader {
+	t := bytes.TrimSpace(line)
+	if len(t) == 0 {
+		return nil
+	}
+	if t[0] == '[' {
+		var batch []rpcHeader
+		_ = json.Unmarshal(t, &batch)
+		return batch
+	}
+	dec := json.NewDecoder(bytes.NewReader(t))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	var h rpcHeader
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		switch key {
+		case "id":
+			err = dec.Decode(&h.ID)
+		case "method":
+			err = dec.Decode(&h.Method)
+		case "result", "error":
+			if h.ID != nil {
+				return []rpcHeader{h} // a response whose id came first, as encoders write it
+			}
+			fallthrough
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return nil
+		}
+	}
+	return []rpcHeader{h}
 }
 
 // httpFront is the HTTP face of the server: the MCP transports behind

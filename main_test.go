@@ -510,3 +510,24 @@ func TestFlagsWinOverVariables(t *testing.T) {
 		}
 	}
 }
+
+func TestRPCHeaders(t *testing.T) {
+	for line, want := range map[string]string{
+		`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x"}}`:         `tools/call 7`,
+		`{"jsonrpc":"2.0","id":"a","result":{"content":[{"type":"text"}]}}`:            ` "a"`,
+		`{"jsonrpc":"2.0","result":{"big":[1,2,3]},"id":8}`:                            ` 8`,
+		`{"jsonrpc":"2.0","id":9,"error":{"code":-32602,"message":"bad"}}`:             ` 9`,
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`:                       `notifications/initialized `,
+		`[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","id":2,"result":{}}]`: `a 1; 2`,
+		`not json`: ``,
+		``:         ``,
+	} {
+		var got []string
+		for _, h := range rpcHeaders([]byte(line)) {
+			got = append(got, strings.TrimSpace(h.Method+" "+string(h.ID)))
+		}
+		if g := strings.Join(got, "; "); g != strings.TrimSpace(want) {
+			t.Errorf("rpcHeaders(%s) = %q, want %q", line, g, strings.TrimSpace(want))
+		}
+	}
+}
