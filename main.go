@@ -262,8 +262,14 @@ func versionString() string {
 // newLogger logs to stderr through tint; colour only on a terminal and
 // never with NO_COLOR set.
 func newLogger(w io.Writer, level slog.Level, getenv func(string) string) *slog.Logger {
-	noColor := getenv("NO_COLOR") != "" || !isTerminal(w)
-	return slog.New(tint.NewTextHandler(w, &tint.Options{Level: level, TimeFormat: time.TimeOnly, NoColor: noColor}))
+	return slog.New(tint.NewTextHandler(w, &tint.Options{Level: level, TimeFormat: time.TimeOnly,
+		NoColor: !useColor(isTerminal(w), getenv)}))
+}
+
+// useColor decides colour: only on a terminal, and never with NO_COLOR set
+// (tint checks neither itself).
+func useColor(terminal bool, getenv func(string) string) bool {
+	return terminal && getenv("NO_COLOR") == ""
 }
 
 func isTerminal(w io.Writer) bool {

@@ -474,13 +474,26 @@ func TestCacheFileSurvivesRestarts(t *testing.T) {
 	}
 }
 
-func TestLogsHaveNoColourOffATerminal(t *testing.T) {
-	for name, vars := range map[string]func(string) string{"pipe": env(), "NO_COLOR": env("NO_COLOR", "1")} {
-		var buf bytes.Buffer
-		newLogger(&buf, slog.LevelInfo, vars).Info("tool call", "tool", "search_certifications", "outcome", "ok")
-		if strings.Contains(buf.String(), "\x1b[") || !strings.Contains(buf.String(), "tool=search_certifications") {
-			t.Errorf("%s: %q", name, buf.String())
+func TestColourOnlyOnATerminalWithoutNoColor(t *testing.T) {
+	for _, tc := range []struct {
+		terminal bool
+		vars     func(string) string
+		want     bool
+	}{
+		{true, env(), true},
+		{true, env("NO_COLOR", "1"), false},
+		{false, env(), false},
+		{false, env("NO_COLOR", "1"), false},
+	} {
+		if got := useColor(tc.terminal, tc.vars); got != tc.want {
+			t.Errorf("terminal %v NO_COLOR %q: colour %v, want %v", tc.terminal, tc.vars("NO_COLOR"), got, tc.want)
 		}
+	}
+	// Logs written to a pipe or file carry no escape codes.
+	var buf bytes.Buffer
+	newLogger(&buf, slog.LevelInfo, env()).Info("tool call", "tool", "search_certifications")
+	if strings.Contains(buf.String(), "\x1b[") || !strings.Contains(buf.String(), "tool=search_certifications") {
+		t.Errorf("log line %q", buf.String())
 	}
 }
 
