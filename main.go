@@ -293,14 +293,17 @@ type app struct {
 // else on the configured API), the guard in front of it and the MCP server.
 func newApp(cfg *config, log *slog.Logger, withMetrics bool) (*app, error) {
 	a := &app{}
-	var rt http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()
+	var rt http.RoundTripper
 	appKey, secretKey := cfg.appKey, cfg.secretKey
 	opts := []qcc.Option{qcc.WithTimeout(cfg.timeout)}
 	if cfg.demo {
 		rt = sandbox.New(sandbox.Config{}).Transport()
 		appKey, secretKey = sandbox.DemoAppKey, sandbox.DemoSecretKey
-	} else if cfg.baseURL != "" {
-		opts = append(opts, qcc.WithBaseURL(cfg.baseURL))
+	} else {
+		rt = http.DefaultTransport.(*http.Transport).Clone()
+		if cfg.baseURL != "" {
+			opts = append(opts, qcc.WithBaseURL(cfg.baseURL))
+		}
 	}
 	if withMetrics {
 		a.metrics = newMetrics()
@@ -766,7 +769,11 @@ func isLoopbackOrigin(origin string) bool {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return false
 	}
-	host := u.Hostname()
+	return isLoopbackHost(u.Hostname())
+}
+
+// isLoopbackHost reports whether host names this machine only.
+func isLoopbackHost(host string) bool {
 	if host == "localhost" {
 		return true
 	}
@@ -882,14 +889,7 @@ func (f *httpFront) limitSSEStreams(next http.Handler) http.Handler {
 // connections.
 func isLoopbackAddr(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return err == nil && isLoopbackHost(host)
 }
 
 func serveHTTP(ctx context.Context, f *httpFront) error {
