@@ -369,14 +369,7 @@ func TestConcurrencyCapAnswersBusy(t *testing.T) {
 	}
 	t.Logf("busy answer after %v", elapsed)
 
-	select {
-	case msg := <-slowDone:
-		if msg != "" {
-			t.Errorf("%s", msg)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("the slow call did not end")
-	}
+	awaitSlowCall(t, slowDone)
 	waitForMetric(t, ts.URL+"/metrics", nil, "qcc_mcp_tool_calls_in_flight", 0)
 	searchDoc(t, otherClient)
 }
@@ -395,4 +388,18 @@ func waitForMetric(t *testing.T, url string, header map[string]string, series st
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("%s never became %v; last scrape: %v", series, want, fmt.Sprint(last[series]))
+}
+
+// awaitSlowCall waits for a slow call run on another goroutine, which
+// reports "" on success or what went wrong.
+func awaitSlowCall(t *testing.T, done <-chan string) {
+	t.Helper()
+	select {
+	case msg := <-done:
+		if msg != "" {
+			t.Errorf("slow call: %s", msg)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the slow call did not end within 60 s")
+	}
 }

@@ -309,14 +309,7 @@ func runHygieneCalls(t *testing.T, c *client.Client, transcript *syncBuffer, fir
 			t.Errorf("want an argument error: %s", desc)
 		}
 	}
-	select {
-	case msg := <-slow:
-		if msg != "" {
-			t.Errorf("slow call: %s", msg)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("the slow call did not end within 60 s")
-	}
+	awaitSlowCall(t, slow)
 	for i, code := range []int{first, second} {
 		res, err := callTool(c, "search_certifications", map[string]any{"company": fmt.Sprintf("sandbox-status-%d", code)})
 		desc := describeCall(fmt.Sprintf("quota %d", code), res, err)

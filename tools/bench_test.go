@@ -69,14 +69,7 @@ func BenchmarkCacheHitCall(b *testing.B) {
 	req := benchSearch(map[string]any{"company": docCompany})
 	mustCall(b, c, req, qcc.CacheMiss)
 	mustCall(b, c, req, qcc.CacheHit)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		res, err := c.CallTool(ctx, req)
-		if err != nil || res.IsError {
-			b.Fatalf("call: %v %+v", err, res)
-		}
-	}
+	benchCalls(b, c, req)
 	if n := st.sandbox.TotalCalls(); n != 1 {
 		b.Fatalf("%d upstream calls, want 1", n)
 	}
@@ -111,14 +104,7 @@ func BenchmarkBareMCPGoTool(b *testing.B) {
 		b.Fatalf("the bare tool's answer differs from the real one:\n%s\n%s", a, z)
 	}
 
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		res, err := c.CallTool(ctx, req)
-		if err != nil || res.IsError {
-			b.Fatalf("call: %v %+v", err, res)
-		}
-	}
+	benchCalls(b, c, req)
 }
 
 func mustJSON(b *testing.B, v any) string {
@@ -139,14 +125,7 @@ func BenchmarkCacheMissCall(b *testing.B) {
 	c := newMCPClient(b, st.server)
 	req := benchSearch(map[string]any{"company": docCompany, "max_age_seconds": 0})
 	mustCall(b, c, req, qcc.CacheMiss)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		res, err := c.CallTool(ctx, req)
-		if err != nil || res.IsError {
-			b.Fatalf("call: %v %+v", err, res)
-		}
-	}
+	benchCalls(b, c, req)
 	if n := st.sandbox.TotalCalls(); n != b.N+1 {
 		b.Fatalf("%d upstream calls, want %d", n, b.N+1)
 	}
@@ -226,5 +205,18 @@ func BenchmarkPersistentCacheRead(b *testing.B) {
 	closeGuard(backend.g.Load())
 	if n := sb.TotalCalls(); n != 1 {
 		b.Fatalf("%d upstream calls, want the one that filled the file", n)
+	}
+}
+
+// benchCalls times req over and over; any failure ends the benchmark.
+func benchCalls(b *testing.B, c *client.Client, req mcp.CallToolRequest) {
+	b.Helper()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := c.CallTool(ctx, req)
+		if err != nil || res.IsError {
+			b.Fatalf("call: %v %+v", err, res)
+		}
 	}
 }
