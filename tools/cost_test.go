@@ -186,7 +186,7 @@ func source(t *testing.T, out map[string]any) map[string]any {
 	return s
 }
 
-func wantCache(t *testing.T, out map[string]any, want qcc.CacheState) {
+func wantCache(t *testing.T, out map[string]any, want guard.CacheState) {
 	t.Helper()
 	if got := source(t, out)["cache"]; got != string(want) {
 		t.Errorf("source.cache = %v, want %q", got, want)
@@ -234,12 +234,12 @@ func TestRepeatedCallMakesNoSecondUpstreamCall(t *testing.T) {
 			e := newCostEnv(t, testGuardConfig())
 			text1, out1 := e.mustSucceed(t, tc.tool, tc.args)
 			e.wantCalls(t, 1)
-			wantCache(t, out1, qcc.CacheMiss)
+			wantCache(t, out1, guard.CacheMiss)
 
 			e.clock.Advance(5 * time.Minute) // a new fetch would show a new fetched_at
 			text2, out2 := e.mustSucceed(t, tc.tool, tc.args)
 			e.wantCalls(t, 1)
-			wantCache(t, out2, qcc.CacheHit)
+			wantCache(t, out2, guard.CacheHit)
 			want := fixedNow.UTC().Format(time.RFC3339)
 			if got1, got2 := source(t, out1)["fetched_at"], source(t, out2)["fetched_at"]; got1 != want || got2 != want {
 				t.Errorf("fetched_at %v then %v, want the first fetch's %s both times", got1, got2, want)
@@ -395,7 +395,7 @@ func TestRestartOnSameCacheFileMakesNoUpstreamCall(t *testing.T) {
 			first := newCostEnv(t, cfg)
 			text1, out1 := first.mustSucceed(t, tc.tool, tc.args)
 			first.wantCalls(t, 1)
-			wantCache(t, out1, qcc.CacheMiss)
+			wantCache(t, out1, guard.CacheMiss)
 			// The process ends: its MCP session and its guard close.
 			first.client.Close()
 			if err := first.guard.Close(); err != nil {
@@ -409,7 +409,7 @@ func TestRestartOnSameCacheFileMakesNoUpstreamCall(t *testing.T) {
 			second := newCostEnvWith(t, cfg, costSetup{clock: clock})
 			text2, out2 := second.mustSucceed(t, tc.tool, tc.args)
 			second.wantCalls(t, 0)
-			wantCache(t, out2, qcc.CacheHit)
+			wantCache(t, out2, guard.CacheHit)
 			if text2 != text1 {
 				t.Errorf("text differs after the restart:\nbefore:\n%s\nafter:\n%s", text1, text2)
 			}
@@ -455,7 +455,7 @@ func TestQueryThrottledBy110IsAnsweredLocallyForTwoHours(t *testing.T) {
 			// Other questions still go to QCC.
 			_, out := e.mustSucceed(t, tools.SearchToolName, map[string]any{"company": bigCompany})
 			e.wantCalls(t, 2)
-			wantCache(t, out, qcc.CacheMiss)
+			wantCache(t, out, guard.CacheMiss)
 			e.mustSucceed(t, tools.SearchToolName, map[string]any{"company": tc.company + "x", "exact": false})
 			e.wantCalls(t, 3)
 
@@ -474,7 +474,7 @@ func TestQueryThrottledBy110IsAnsweredLocallyForTwoHours(t *testing.T) {
 				t.Errorf("after two hours: isError %v, want %v:\n%s", res.IsError, tc.laterFail, text)
 			}
 			if !tc.laterFail {
-				wantCache(t, out, qcc.CacheMiss)
+				wantCache(t, out, guard.CacheMiss)
 			}
 		})
 	}
@@ -488,7 +488,7 @@ func TestServerErrorIsRetried(t *testing.T) {
 		e.sandbox.FailNext(qcc.MethodSearch, 1, sandbox.Fault{HTTPStatus: 502})
 		_, out := e.mustSucceed(t, tools.SearchToolName, map[string]any{"company": docCompany})
 		e.wantCalls(t, 2)
-		wantCache(t, out, qcc.CacheMiss)
+		wantCache(t, out, guard.CacheMiss)
 		if n := len(out["certifications"].([]any)); n != 5 {
 			t.Errorf("%d certifications, want 5", n)
 		}
@@ -535,7 +535,7 @@ func TestCredentialErrorIsNotRetriedAndPausesUpstreamCalls(t *testing.T) {
 	// ...while cached answers are still served.
 	_, out := e.mustSucceed(t, tools.SearchToolName, cached)
 	e.wantCalls(t, 2)
-	wantCache(t, out, qcc.CacheHit)
+	wantCache(t, out, guard.CacheHit)
 
 	e.clock.Advance(guard.DefaultCredentialCooldown + time.Second)
 	e.mustSucceed(t, tools.SearchToolName, map[string]any{"company": docCompany})
@@ -571,7 +571,7 @@ func TestDailyBudgetStopsUpstreamCalls(t *testing.T) {
 		// Answers already paid for are still served, the no-result one too.
 		for _, company := range []string{docCompany, bigCompany, noneCompany} {
 			_, out := e.mustSucceed(t, tools.SearchToolName, map[string]any{"company": company})
-			wantCache(t, out, qcc.CacheHit)
+			wantCache(t, out, guard.CacheHit)
 		}
 		e.wantCalls(t, budget)
 
@@ -640,7 +640,7 @@ func TestDamagedCacheFileIsRebuilt(t *testing.T) {
 			}
 			_, out := e.mustSucceed(t, tools.SearchToolName, map[string]any{"company": docCompany})
 			e.wantCalls(t, 1)
-			wantCache(t, out, qcc.CacheMiss)
+			wantCache(t, out, guard.CacheMiss)
 			e.client.Close()
 			if err := e.guard.Close(); err != nil {
 				t.Fatal(err)
@@ -650,7 +650,7 @@ func TestDamagedCacheFileIsRebuilt(t *testing.T) {
 			again := newCostEnv(t, cfg)
 			_, out = again.mustSucceed(t, tools.SearchToolName, map[string]any{"company": docCompany})
 			again.wantCalls(t, 0)
-			wantCache(t, out, qcc.CacheHit)
+			wantCache(t, out, guard.CacheHit)
 			if strings.Contains(again.logs.String(), "damaged") {
 				t.Errorf("the rebuilt file is reported damaged:\n%s", again.logs.String())
 			}
@@ -679,14 +679,14 @@ func TestMaxAgeSeconds(t *testing.T) {
 			e.clock.Advance(10 * time.Minute)
 			_, out = e.mustSucceed(t, tc.tool, with(3600))
 			e.wantCalls(t, 1)
-			wantCache(t, out, qcc.CacheHit)
+			wantCache(t, out, guard.CacheHit)
 			if fetchedAt(out) != first {
 				t.Errorf("max_age_seconds=3600: fetched_at %v, want %v", fetchedAt(out), first)
 			}
 
 			_, out = e.mustSucceed(t, tc.tool, with(60))
 			e.wantCalls(t, 2)
-			wantCache(t, out, qcc.CacheMiss)
+			wantCache(t, out, guard.CacheMiss)
 			if want := e.clock.Now().UTC().Format(time.RFC3339); fetchedAt(out) != want {
 				t.Errorf("max_age_seconds=60: fetched_at %v, want %v", fetchedAt(out), want)
 			}
@@ -694,11 +694,11 @@ func TestMaxAgeSeconds(t *testing.T) {
 			// The new answer replaced the old one.
 			_, out = e.mustSucceed(t, tc.tool, with(60))
 			e.wantCalls(t, 2)
-			wantCache(t, out, qcc.CacheHit)
+			wantCache(t, out, guard.CacheHit)
 
 			_, out = e.mustSucceed(t, tc.tool, with(0))
 			e.wantCalls(t, 3)
-			wantCache(t, out, qcc.CacheMiss)
+			wantCache(t, out, guard.CacheMiss)
 		})
 	}
 }
@@ -712,7 +712,7 @@ func TestCacheOff(t *testing.T) {
 	for _, tc := range costCases {
 		for i := 1; i <= 3; i++ {
 			_, out := e.mustSucceed(t, tc.tool, tc.args)
-			wantCache(t, out, qcc.CacheMiss)
+			wantCache(t, out, guard.CacheMiss)
 		}
 	}
 	e.wantCalls(t, 3*len(costCases))

@@ -16,6 +16,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/qcc-mcp/qcc-mcp/qcc"
+	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
 	"github.com/qcc-mcp/qcc-mcp/tools"
 )
@@ -46,7 +47,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	return newEnvWithBackend(t, sb, qc, opts...)
 }
 
-func newEnvWithBackend(t *testing.T, sb *sandbox.Sandbox, b tools.Backend, opts ...envOption) *env {
+func newEnvWithBackend(t *testing.T, sb *sandbox.Sandbox, b guard.Upstream, opts ...envOption) *env {
 	t.Helper()
 	logs := &syncBuffer{}
 	o := tools.Options{Now: func() time.Time { return fixedNow }, Logger: slog.New(slog.NewTextHandler(logs, nil))}

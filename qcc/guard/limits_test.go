@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
+	"github.com/qcc-mcp/qcc-mcp/internal/testkit"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
 )
@@ -45,7 +48,7 @@ func TestQueryCooldownAfter110(t *testing.T) {
 	e.wantCalls(2)
 
 	e.clock.Advance(2 * time.Minute)
-	if res := e.mustSearch(company); res.Cache != qcc.CacheMiss {
+	if res := e.mustSearch(company); res.Cache != CacheMiss {
 		t.Fatalf("after 2h01m: Cache = %q", res.Cache)
 	}
 	e.wantCalls(3)
@@ -79,7 +82,7 @@ func TestQuotaCooldownUntilBeijingMidnight(t *testing.T) {
 			}
 			_, err = e.g.GetCertificationDetailByID(context.Background(), "any-id")
 			wantLocal(t, err, code, qcc.KindQuotaExhausted, "00:00 Beijing")
-			if res := e.mustSearch(company); res.Cache != qcc.CacheHit {
+			if res := e.mustSearch(company); res.Cache != CacheHit {
 				t.Errorf("cached answer: Cache = %q, want hit", res.Cache)
 			}
 			e.wantCalls(2)
@@ -109,7 +112,7 @@ func TestCredentialCodesPauseAndAreNotRetried(t *testing.T) {
 			info, _ := qcc.LookupStatus(code)
 			_, err = e.search(company3)
 			wantLocal(t, err, code, info.Kind, "calls to QCC are paused until 2026-11-27T10:05:00+08:00")
-			if res := e.mustSearch(company); res.Cache != qcc.CacheHit {
+			if res := e.mustSearch(company); res.Cache != CacheHit {
 				t.Errorf("cached answer: Cache = %q, want hit", res.Cache)
 			}
 			e.clock.Advance(pause - time.Second)
@@ -125,7 +128,7 @@ func TestCredentialCodesPauseAndAreNotRetried(t *testing.T) {
 
 	t.Run("wrong secret key", func(t *testing.T) {
 		t.Parallel()
-		c := newClock()
+		c := testkit.NewClock()
 		sb := sandbox.New(sandbox.Config{Now: c.Now})
 		client, err := qcc.New(sandbox.DemoAppKey, "not-the-secret-key",
 			qcc.WithHTTPClient(&http.Client{Transport: sb.Transport()}), qcc.WithClock(c.Now))
@@ -227,7 +230,7 @@ func TestDailyBudget(t *testing.T) {
 	if !qe.Operator || !qe.RetryAt().Equal(time.Date(2026, 11, 28, 0, 0, 0, 0, qcc.Beijing)) {
 		t.Errorf("Operator %v, RetryAt %v", qe.Operator, qe.RetryAt())
 	}
-	if res := e.mustSearch(company); res.Cache != qcc.CacheHit {
+	if res := e.mustSearch(company); res.Cache != CacheHit {
 		t.Errorf("cached answer: Cache = %q, want hit", res.Cache)
 	}
 	e.wantCalls(4)
@@ -273,7 +276,7 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("Retry %+v, ctx %v: want a retryable refusal before the deadline", qe.Retry, ctx.Err())
 	}
 	// Cache hits need no slot.
-	if res, err := e.g.SearchCertification(ctx, qcc.SearchParams{SearchKey: company}); err != nil || res.Cache != qcc.CacheHit {
+	if res, err := e.g.SearchCertification(ctx, qcc.SearchParams{SearchKey: company}); err != nil || res.Cache != CacheHit {
 		t.Fatalf("cache hit: %v", err)
 	}
 	e.wantCalls(1)
@@ -361,7 +364,7 @@ func TestConfigValidation(t *testing.T) {
 	}
 	defer g.Close()
 	if g.ttl != DefaultCacheTTL || g.mem.maxBytes != DefaultCacheMaxBytes || g.perSecond != DefaultRate ||
-		g.limiter.Burst() != DefaultBurst || g.maxRetries != DefaultMaxRetries || g.retryBase != DefaultRetryBaseDelay ||
+		g.limiter.(*rate.Limiter).Burst() != DefaultBurst || g.maxRetries != DefaultMaxRetries || g.retryBase != DefaultRetryBaseDelay ||
 		g.limits.credentialCooldown != DefaultCredentialCooldown || g.limits.maxPerDay != 0 || !g.cacheOn {
 		t.Errorf("zero Config did not give the defaults: %+v", g)
 	}
