@@ -13,6 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/testkit"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
@@ -153,7 +154,7 @@ func (s *swappableBackend) GetCertificationDetailByID(ctx context.Context, id st
 // every record once (its sweep), so the pages are mapped in before the
 // timed call, as they are after any restart.
 func BenchmarkPersistentCacheRead(b *testing.B) {
-	clock := &testClock{}
+	clock := testkit.NewClockAt(fixedNow)
 	sb := sandbox.New(sandbox.Config{Now: clock.Now})
 	qc, err := qcc.New(sandbox.DemoAppKey, sandbox.DemoSecretKey,
 		qcc.WithHTTPClient(&http.Client{Transport: sb.Transport()}),

@@ -9,10 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/testkit"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
@@ -28,21 +27,14 @@ import (
 
 // These tests check what the cost guard saves, each through the real
 // stack: sandbox → qcc client → guard → tools.NewServer → mcp-go
-// in-process client. Upstream calls are counted by the sandbox.
-
-// testClock is a clock that starts at fixedNow and moves only when told.
-// The sandbox, the client, the guard and the tools share one, so that
+// in-process client. Upstream calls are counted by the sandbox. The
+// sandbox, the client, the guard and the tools share one clock, so that
 // signatures, cache ages, cooldowns and validity agree.
-type testClock struct{ offset atomic.Int64 }
-
-func (c *testClock) Now() time.Time { return fixedNow.Add(time.Duration(c.offset.Load())) }
-
-func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // costEnv is the real stack with a guard between the client and the tools.
 type costEnv struct {
 	*env
-	clock  *testClock
+	clock  *testkit.Clock
 	guard  *guard.Guard
 	server *server.MCPServer
 }
@@ -50,7 +42,7 @@ type costEnv struct {
 // costSetup says what a costEnv is built on; the zero value means a new
 // clock and a plain transport to the sandbox.
 type costSetup struct {
-	clock     *testClock
+	clock     *testkit.Clock
 	transport func(http.RoundTripper) http.RoundTripper
 }
 
@@ -67,7 +59,7 @@ func newCostEnv(t *testing.T, cfg guard.Config) *costEnv {
 
 func newCostEnvWith(t *testing.T, cfg guard.Config, s costSetup) *costEnv {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	st := newGuardedStack(t, cfg, s, slog.New(slog.NewTextHandler(logs, nil)))
 	return &costEnv{
 		env:    &env{sandbox: st.sandbox, client: newMCPClient(t, st.server), logs: logs},
@@ -80,7 +72,7 @@ func newCostEnvWith(t *testing.T, cfg guard.Config, s costSetup) *costEnv {
 // guardedStack is everything below the MCP client.
 type guardedStack struct {
 	sandbox *sandbox.Sandbox
-	clock   *testClock
+	clock   *testkit.Clock
 	guard   *guard.Guard
 	server  *server.MCPServer
 }
@@ -90,7 +82,7 @@ type guardedStack struct {
 func newGuardedStack(tb testing.TB, cfg guard.Config, s costSetup, log *slog.Logger) guardedStack {
 	tb.Helper()
 	if s.clock == nil {
-		s.clock = &testClock{}
+		s.clock = testkit.NewClockAt(fixedNow)
 	}
 	sb := sandbox.New(sandbox.Config{Now: s.clock.Now})
 	var rt http.RoundTripper = sb.Transport()
@@ -254,91 +246,15 @@ func TestRepeatedCallMakesNoSecondUpstreamCall(t *testing.T) {
 	}
 }
 
-// gate holds every request until opened and counts those it holds, so a
-// test can line callers up behind one request without relying on timing.
-type gate struct {
-	next    http.RoundTripper
-	open    chan struct{}
-	arrived atomic.Int32
-}
-
-func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
-	g.arrived.Add(1)
-	select {
-	case <-g.open:
-		return g.next.RoundTrip(req)
-	case <-req.Context().Done():
-		return nil, req.Context().Err()
-	}
-}
-
-// waitFor polls cond until it holds, failing after a minute.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s after a minute", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// waitParked waits until n goroutines whose stacks mention marker are
-// blocked directly in function fn (qualified, as in a stack trace). The
-// guard does not expose its waiting callers, but a goroutine dump shows
-// them exactly: this never depends on how long anything takes.
-func waitParked(t *testing.T, fn, marker string, n int) {
-	t.Helper()
-	buf := make([]byte, 1<<20)
-	waitFor(t, fmt.Sprintf("%d callers waiting in %s", n, fn), func() bool {
-		return countParked(stacks(&buf), fn, marker) == n
-	})
-}
-
-func stacks(buf *[]byte) string {
-	for {
-		n := runtime.Stack(*buf, true)
-		if n < len(*buf) {
-			return string((*buf)[:n])
-		}
-		*buf = make([]byte, 2*len(*buf))
-	}
-}
-
-// countParked counts the goroutines of a dump that are blocked in a
-// select, mention marker, and whose innermost frame outside the runtime is
-// fn. A goroutine merely passing through fn is running or runnable, not
-// in a select, so it is not counted.
-func countParked(dump, fn, marker string) int {
-	n := 0
-	for _, g := range strings.Split(dump, "\n\n") {
-		lines := strings.Split(g, "\n")
-		if !strings.Contains(lines[0], " [select") || !strings.Contains(g, marker) {
-			continue
-		}
-		for _, line := range lines[1:] {
-			if strings.HasPrefix(line, "\t") || strings.HasPrefix(line, "runtime.") {
-				continue
-			}
-			if strings.HasPrefix(line, fn+"(") {
-				n++
-			}
-			break
-		}
-	}
-	return n
-}
-
 func TestConcurrentIdenticalCallsMakeOneUpstreamCall(t *testing.T) {
 	t.Parallel()
 	const (
 		clients = 5 // sub-agents, each with its own session
 		callers = 50
 	)
-	g := &gate{open: make(chan struct{})}
+	var g *testkit.Gate
 	e := newCostEnvWith(t, testGuardConfig(), costSetup{
-		transport: func(rt http.RoundTripper) http.RoundTripper { g.next = rt; return g },
+		transport: func(rt http.RoundTripper) http.RoundTripper { g = testkit.NewGate(rt); return g },
 	})
 	cs := []*client.Client{e.client}
 	for len(cs) < clients {
@@ -355,12 +271,13 @@ func TestConcurrentIdenticalCallsMakeOneUpstreamCall(t *testing.T) {
 	}
 	// One caller leads and waits in the gate; the 49 others wait on it
 	// inside the guard. Only then may the answer come.
-	waitFor(t, "the leader's request to reach the transport", func() bool { return g.arrived.Load() > 0 })
-	waitParked(t, "github.com/qcc-mcp/qcc-mcp/qcc/guard.(*Guard).do", "TestConcurrentIdenticalCallsMakeOneUpstreamCall", callers-1)
-	if n := g.arrived.Load(); n != 1 {
+	testkit.WaitFor(t, "the leader's request to reach the transport", func() bool { return g.Arrived() > 0 })
+	testkit.WaitFor(t, fmt.Sprintf("%d callers waiting in the guard", callers-1),
+		func() bool { return e.guard.Usage().Waiting == callers-1 })
+	if n := g.Arrived(); n != 1 {
 		t.Fatalf("%d requests reached the transport, want 1", n)
 	}
-	close(g.open)
+	g.Open()
 	wg.Wait()
 
 	e.wantCalls(t, 1)
@@ -404,7 +321,7 @@ func TestRestartOnSameCacheFileMakesNoUpstreamCall(t *testing.T) {
 
 			// A new process, an hour later, with a new sandbox that
 			// counts from zero.
-			clock := &testClock{}
+			clock := testkit.NewClockAt(fixedNow)
 			clock.Advance(time.Hour)
 			second := newCostEnvWith(t, cfg, costSetup{clock: clock})
 			text2, out2 := second.mustSucceed(t, tc.tool, tc.args)
