@@ -157,3 +157,21 @@ func waitWaiting(t testing.TB, g *Guard, n int) {
 	t.Helper()
 	testkit.WaitFor(t, fmt.Sprintf("%d waiting callers", n), func() bool { return g.Usage().Waiting == int64(n) })
 }
+
+// The memory cache's clear and stats serve only the tests.
+
+// clear empties the cache.
+func (c *memCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.order.Init()
+	clear(c.items)
+	c.bytes = 0
+}
+
+// stats returns the number of entries and their bytes.
+func (c *memCache) stats() (int, int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.items), c.bytes
+}

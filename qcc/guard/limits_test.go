@@ -495,3 +495,30 @@ func TestEveryCodePausesAsTheTableSays(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedStateHoldsTheBudgetAcrossGuards gives two guards, as two
+// replicas would have, one StateStore (the default implementation, shared
+// through Config.State): the day's budget is spent once between them, and
+// a cooldown one of them met holds the other back.
+func TestSharedStateHoldsTheBudgetAcrossGuards(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Config{})
+	state := newLocalState(nil, e.clock.Now())
+	a, b := newEnv(t, Config{MaxCallsPerDay: 2, State: state}), newEnv(t, Config{MaxCallsPerDay: 2, State: state})
+	a.mustSearch(company)
+	b.mustSearch(company2)
+	_, err := a.search(company3)
+	wantLocal(t, err, 0, qcc.KindLocalLimit, "daily budget of 2")
+	if u := b.g.Usage(); u.BudgetUsedToday != 2 {
+		t.Errorf("b sees %d calls today, want 2", u.BudgetUsedToday)
+	}
+
+	state = newLocalState(nil, e.clock.Now())
+	a, b = newEnv(t, Config{State: state}), newEnv(t, Config{State: state})
+	if _, err := a.search("sandbox-status-109"); asError(t, err).Code != 109 {
+		t.Fatalf("want QCC's 109, got %v", err)
+	}
+	_, err = b.search(company)
+	wantLocal(t, err, 109, qcc.KindQuotaExhausted, "00:00 Beijing")
+	b.wantCalls(0)
+}
