@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Defaults of a Client made by New.
@@ -96,6 +95,7 @@ func New(appKey, secretKey string, opts ...Option) (*Client, error) {
 	hc := *c.httpClient
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.httpClient = &hc
+	remember(appKey, secretKey)
 	return c, nil
 }
 
@@ -210,7 +210,7 @@ func (c *Client) now() time.Time { return c.clock() }
 // with KindInvalidArgument. Every other failure is an *Error too.
 func (c *Client) SearchCertification(ctx context.Context, p SearchParams) (*SearchResult, error) {
 	searchKey := strings.TrimSpace(p.SearchKey)
-	if err := c.validateSearch(searchKey, p); err != nil {
+	if err := CheckSearch(p, c.now()); err != nil {
 		return nil, err
 	}
 	q := url.Values{}
@@ -262,8 +262,7 @@ func (c *Client) SearchCertification(ctx context.Context, p SearchParams) (*Sear
 func (c *Client) GetCertificationDetailByID(ctx context.Context, certID string) (*CertificationDetail, error) {
 	certID = strings.TrimSpace(certID)
 	if certID == "" {
-		return nil, c.invalidArgument(MethodDetail, "the certificate id is empty",
-			"A certificate id is required: take it from the id of a SearchCertification result.")
+		return nil, invalidArgument(MethodDetail, "the certificate id is empty", ReasonCertIDEmpty, c.now())
 	}
 	x, err := c.get(ctx, MethodDetail, url.Values{"certId": {certID}})
 	if err != nil {
@@ -272,8 +271,8 @@ func (c *Client) GetCertificationDetailByID(ctx context.Context, certID string) 
 	switch x.env.Status {
 	case 200:
 	case 201:
-		e := x.statusError()
-		e.Action = DetailNotFoundAction
+		e := DetailNotFoundError(x.redact.Replace(x.env.Message), x.received)
+		e.URL = x.url
 		return nil, e
 	default:
 		return nil, x.statusError()
@@ -290,32 +289,6 @@ func (c *Client) GetCertificationDetailByID(ctx context.Context, certID string) 
 		Message:     x.env.Message,
 		FetchedAt:   x.received,
 	}, nil
-}
-
-func (c *Client) validateSearch(searchKey string, p SearchParams) error {
-	if n := utf8.RuneCountInString(searchKey); n < MinSearchKeyLength {
-		return c.invalidArgument(MethodSearch,
-			fmt.Sprintf("the search key (company name) has %d characters, at least %d are needed", n, MinSearchKeyLength),
-			"Give the company's name with at least 2 characters, preferably its full registered name.")
-	}
-	if p.PageSize < 0 || p.PageSize > MaxPageSize {
-		return c.invalidArgument(MethodSearch,
-			fmt.Sprintf("the page size %d is outside 1..%d", p.PageSize, MaxPageSize),
-			"Use a page size from 1 to 20, or leave it out for QCC's default of 10.")
-	}
-	if p.PageIndex < 0 {
-		return c.invalidArgument(MethodSearch,
-			fmt.Sprintf("the page index %d is negative", p.PageIndex),
-			"Use a page index of 1 or more, or leave it out for the first page.")
-	}
-	return nil
-}
-
-func (c *Client) invalidArgument(method, msg, action string) *Error {
-	return &Error{
-		Kind: KindInvalidArgument, Message: msg, Method: method,
-		Retry: never, Received: c.now(), Action: action,
-	}
 }
 
 // exchange is one request to QCC: what error messages may show of it and,
@@ -356,7 +329,7 @@ func (c *Client) get(ctx context.Context, method string, query url.Values) (*exc
 		x.received = c.now()
 		e := x.newError(KindInvalidArgument, "the request could not be built", x.safe(err))
 		e.Operator = true
-		e.Action = "The server could not build a request to QCC: the operator should check the QCC API address."
+		e.Action = ReasonRequestNotBuilt.Action()
 		return nil, e
 	}
 	timespan, token := Sign(c.appKey, c.secretKey, c.now())
@@ -394,7 +367,7 @@ func (c *Client) get(ctx context.Context, method string, query url.Values) (*exc
 	if int64(len(body)) > c.maxBody {
 		e := x.newError(KindResponseTooLarge,
 			fmt.Sprintf("the answer is larger than the cap of %d bytes", c.maxBody), nil)
-		e.Action = "QCC's answer was too large to accept: do not repeat the same call; ask for a smaller page (page size) or have the operator raise the size cap."
+		e.Action = ReasonTooLarge.Action()
 		return nil, e
 	}
 	env, err := decodeEnvelope(body)
@@ -470,8 +443,8 @@ func (x *exchange) safe(err error) error {
 
 // statusError translates a QCC status other than success.
 func (x *exchange) statusError() *Error {
-	e := statusError(x.env.Status, x.redact.Replace(x.env.Message), x.received)
-	e.Method, e.URL = x.method, x.url
+	e := StatusError(x.method, x.env.Status, x.redact.Replace(x.env.Message), x.received)
+	e.URL = x.url
 	return e
 }
 
@@ -481,19 +454,15 @@ func (x *exchange) statusError() *Error {
 func (x *exchange) malformed(cause error) *Error {
 	e := x.newError(KindMalformed, "QCC's answer is not the documented JSON", x.safe(cause))
 	e.Retry = soon
-	e.Action = "QCC's answer could not be read: try again in a few seconds; if it persists the operator should check that the configured API address is QCC's."
+	e.Action = ReasonMalformed.Action()
 	return e
 }
 
 // canceled reports that the caller's context ended. It wraps ctx.Err() so
 // errors.Is(err, context.Canceled) keeps working for callers.
 func (x *exchange) canceled(ctxErr error) *Error {
-	msg := "the caller canceled the request before QCC answered"
-	if errors.Is(ctxErr, context.DeadlineExceeded) {
-		msg = "the caller's deadline passed before QCC answered"
-	}
-	e := x.newError(KindCanceled, msg, ctxErr)
-	e.Action = "The call was canceled by its caller before QCC answered; repeat it only if the answer is still wanted."
+	e := CanceledError(x.method, ctxErr, x.received)
+	e.URL = x.url
 	return e
 }
 
@@ -514,14 +483,14 @@ func (x *exchange) transportError(caller, reqCtx context.Context, timeout time.D
 	default:
 		e := x.newError(KindNetwork, "QCC could not be reached", x.safe(err))
 		e.Retry = soon
-		e.Action = "QCC could not be reached: try again in a few seconds; if it persists the operator should check network access to the QCC API."
+		e.Action = ReasonNetwork.Action()
 		return e
 	}
 }
 
 func (x *exchange) timeoutAdvice(e *Error) *Error {
 	e.Retry = soon
-	e.Action = "QCC did not answer in time: try again in a few seconds; if it keeps happening the operator should check network access to the QCC API or raise the timeout."
+	e.Action = ReasonTimeout.Action()
 	return e
 }
 
@@ -545,21 +514,21 @@ func (x *exchange) httpStatusError(resp *http.Response, body []byte) *Error {
 	switch {
 	case code == http.StatusTooManyRequests:
 		e.Retry = retryAfter(resp.Header.Get("Retry-After"), x.received, minute)
-		e.Action = fmt.Sprintf("QCC is limiting the request rate (HTTP 429): wait %s before trying again.", e.Retry.After)
+		e.Action = ReasonHTTPRateLimited.Action(e.Retry.After)
 	case code >= 500:
 		// Without Retry-After, a retry may go at once (after the usual
 		// backoff of whoever retries).
 		e.Retry = retryAfter(resp.Header.Get("Retry-After"), x.received, RetryAdvice{Retryable: true})
-		e.Action = fmt.Sprintf("QCC answered with a server error (HTTP %d): try again in a few seconds; if it persists QCC is probably down.", code)
+		e.Action = ReasonHTTPServer.Action(code)
 	case code == http.StatusNotFound:
 		e.Operator = true
-		e.Action = "QCC has no such method at this address (HTTP 404): retrying will not help; the operator should check the API address (https://pro.qcc.com/api/yj or https://api.qichacha.com)."
+		e.Action = ReasonHTTPNotFound.Action()
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		e.Operator = true
-		e.Action = fmt.Sprintf("QCC refused access (HTTP %d): retrying will not help; the operator should check the app key, the secret key and the IP whitelist.", code)
+		e.Action = ReasonHTTPRefused.Action(code)
 	default:
 		e.Operator = true
-		e.Action = fmt.Sprintf("QCC rejected the request (HTTP %d): retrying will not help; the operator should check the QCC API address.", code)
+		e.Action = ReasonHTTPOther.Action(code)
 	}
 	return e
 }

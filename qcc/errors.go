@@ -75,23 +75,6 @@ func (e *Error) Is(target error) bool {
 // RetryAt is the earliest time a retry can help, or zero when it cannot.
 func (e *Error) RetryAt() time.Time { return e.Retry.At(e.Received) }
 
-// statusError builds the error for a non-success QCC status code.
-func statusError(code int, upstreamMessage string, received time.Time) *Error {
-	info, _ := LookupStatus(code)
-	msg := upstreamMessage
-	if msg == "" {
-		msg = info.Message
-	}
-	return &Error{
-		Kind: info.Kind, Code: code, Message: msg, Retry: info.Retry,
-		Received: received, Action: info.Action, Operator: info.Operator,
-	}
-}
-
-// DetailNotFoundAction is the advice for status 201 on a detail lookup,
-// which means the id is unknown (the table's advice speaks of searches).
-const DetailNotFoundAction = "No certificate has this id: take the id from a current SearchCertification result; do not retry the same id."
-
 // KindOf returns the kind of a qcc error, or "" when err is not one.
 func KindOf(err error) Kind {
 	var e *Error

@@ -1,6 +1,7 @@
 package qcc
 
 import (
+	"fmt"
 	"sort"
 	"time"
 )
@@ -93,6 +94,81 @@ type StatusInfo struct {
 	// Operator is true when only whoever runs the server can fix it
 	// (credentials, balance, API subscription); the agent should say so.
 	Operator bool
+	// Pause is how a guard in front of the client holds back further
+	// calls after QCC answered this code, so that the refusal is not
+	// provoked again.
+	Pause Pause
+}
+
+// PauseScope says which calls a status code pauses.
+type PauseScope string
+
+// The pause scopes.
+const (
+	PauseNone  PauseScope = ""      // nothing pauses
+	PauseQuery PauseScope = "query" // only the same query (method and arguments)
+	PauseAll   PauseScope = "all"   // every call that would reach QCC
+)
+
+// Pause is the pause a status code calls for. Exactly one of For,
+// UntilBeijingMidnight and Configured says how long, unless Scope is
+// PauseNone.
+type Pause struct {
+	Scope PauseScope
+	// For is a fixed length, counted from QCC's answer.
+	For time.Duration
+	// UntilBeijingMidnight pauses until the next 00:00 Beijing time, when
+	// QCC's daily limits reset.
+	UntilBeijingMidnight bool
+	// Configured pauses for a length the operator sets (the guard's
+	// credential cooldown): only the operator can lift the cause, and a
+	// fixed guess would be either too short to protect the key or too long
+	// once it is fixed.
+	Configured bool
+}
+
+// Until returns when a pause that started at since ends; configured is
+// the operator's length for a Configured pause. It returns the zero time
+// when nothing pauses (including a Configured pause with configured <= 0).
+func (p Pause) Until(since time.Time, configured time.Duration) time.Time {
+	switch {
+	case p.Scope == PauseNone:
+		return time.Time{}
+	case p.UntilBeijingMidnight:
+		return NextBeijingMidnight(since)
+	case p.Configured:
+		if configured <= 0 {
+			return time.Time{}
+		}
+		return since.Add(configured)
+	case p.For > 0:
+		return since.Add(p.For)
+	}
+	return time.Time{}
+}
+
+// String describes the pause for tables, e.g. "this query for 2h0m0s".
+func (p Pause) String() string {
+	what := "all calls"
+	if p.Scope == PauseQuery {
+		what = "this query"
+	}
+	switch {
+	case p.Scope == PauseNone:
+		return "none"
+	case p.UntilBeijingMidnight:
+		return what + " until 00:00 Beijing time"
+	case p.Configured:
+		return what + " for the credential cooldown (--credential-cooldown)"
+	}
+	return what + " for " + formatHours(p.For)
+}
+
+func formatHours(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%d h", d/time.Hour)
+	}
+	return d.String()
 }
 
 var (
@@ -101,6 +177,15 @@ var (
 	minute   = RetryAdvice{Retryable: true, After: time.Minute}
 	twoHours = RetryAdvice{Retryable: true, After: 2 * time.Hour}
 	midnight = RetryAdvice{Retryable: true, AtBeijingMidnight: true}
+
+	// The pauses. QCC's 110 names the 2 hours itself; its daily limits
+	// reset at 00:00 Beijing. A rejected key, account or block lasts until
+	// the operator acts, so the guard pauses for the operator's cooldown,
+	// which keeps a stream of agent retries from reaching QCC while still
+	// noticing, soon after, that the operator fixed it.
+	pauseQuery2h = Pause{Scope: PauseQuery, For: 2 * time.Hour}
+	pauseDay     = Pause{Scope: PauseAll, UntilBeijingMidnight: true}
+	pauseKey     = Pause{Scope: PauseAll, Configured: true}
 )
 
 // statusTable holds every status code of section 7 of the vendor document
@@ -130,45 +215,45 @@ var statusTable = map[int]StatusInfo{
 		Action: "QCC does not support this check for this company; do not retry."},
 	105: {Message: "【有效请求】接口已下线停用", Meaning: "the API has been taken offline", Kind: KindDisabled, Retry: never, Operator: true,
 		Action: "QCC has taken this API offline: tell the operator; retrying will not help."},
-	110: {Message: "【有效请求】当前相同查询连续出错，请等 2 小时后重试", Meaning: "the same query failed repeatedly; wait 2 hours", Kind: KindThrottled, Retry: twoHours,
+	110: {Message: "【有效请求】当前相同查询连续出错，请等 2 小时后重试", Meaning: "the same query failed repeatedly; wait 2 hours", Kind: KindThrottled, Retry: twoHours, Pause: pauseQuery2h,
 		Action: "QCC blocks this exact query for 2 hours after repeated errors: do not repeat it before then; other queries still work."},
-	101: {Message: "【无效请求】当前的 KEY 无效或者还未生效中", Meaning: "the app key is invalid or not active yet", Kind: KindAuth, Retry: never, Operator: true,
+	101: {Message: "【无效请求】当前的 KEY 无效或者还未生效中", Meaning: "the app key is invalid or not active yet", Kind: KindAuth, Retry: never, Pause: pauseKey, Operator: true,
 		Action: "The QCC app key is invalid or not active yet: the operator must check the server's QCC app key."},
-	102: {Message: "【无效请求】当前 KEY 已欠费", Meaning: "the key's account is in arrears", Kind: KindBilling, Retry: never, Operator: true,
+	102: {Message: "【无效请求】当前 KEY 已欠费", Meaning: "the key's account is in arrears", Kind: KindBilling, Retry: never, Pause: pauseKey, Operator: true,
 		Action: "The QCC account is in arrears: tell the operator to top it up; retrying will not help."},
-	103: {Message: "【无效请求】当前 KEY 被暂停使用", Meaning: "the key is suspended", Kind: KindBlocked, Retry: never, Operator: true,
+	103: {Message: "【无效请求】当前 KEY 被暂停使用", Meaning: "the key is suspended", Kind: KindBlocked, Retry: never, Pause: pauseKey, Operator: true,
 		Action: "QCC has suspended this key: tell the operator to contact QCC; stop calling."},
-	104: {Message: "【无效请求】请求 KEY 异常，请联系管理员", Meaning: "the key is in an abnormal state", Kind: KindBlocked, Retry: never, Operator: true,
+	104: {Message: "【无效请求】请求 KEY 异常，请联系管理员", Meaning: "the key is in an abnormal state", Kind: KindBlocked, Retry: never, Pause: pauseKey, Operator: true,
 		Action: "QCC reports the key as abnormal: tell the operator to contact QCC support; stop calling."},
-	106: {Message: "【无效请求】非法请求过多，请联系管理员", Meaning: "too many illegal requests", Kind: KindBlocked, Retry: never, Operator: true,
+	106: {Message: "【无效请求】非法请求过多，请联系管理员", Meaning: "too many illegal requests", Kind: KindBlocked, Retry: never, Pause: pauseKey, Operator: true,
 		Action: "QCC has blocked the key for too many invalid requests: stop calling and tell the operator to contact QCC."},
-	107: {Message: "【无效请求】被禁止的 IP 或者签名错误", Meaning: "forbidden IP address or wrong signature", Kind: KindAuth, Retry: never, Operator: true,
+	107: {Message: "【无效请求】被禁止的 IP 或者签名错误", Meaning: "forbidden IP address or wrong signature", Kind: KindAuth, Retry: never, Pause: pauseKey, Operator: true,
 		Action: "QCC rejected the signature or this server's IP: the operator must check the server's QCC secret key and the IP whitelist in the QCC console."},
-	108: {Message: "【无效请求】异常请求过多，请联系管理员", Meaning: "too many abnormal requests", Kind: KindBlocked, Retry: never, Operator: true,
+	108: {Message: "【无效请求】异常请求过多，请联系管理员", Meaning: "too many abnormal requests", Kind: KindBlocked, Retry: never, Pause: pauseKey, Operator: true,
 		Action: "QCC has blocked the key for too many abnormal requests: stop calling and tell the operator to contact QCC."},
-	109: {Message: "【无效请求】请求超过每日系统限制", Meaning: "the daily system limit is exceeded", Kind: KindQuotaExhausted, Retry: midnight,
+	109: {Message: "【无效请求】请求超过每日系统限制", Meaning: "the daily system limit is exceeded", Kind: KindQuotaExhausted, Retry: midnight, Pause: pauseDay,
 		Action: "The daily QCC limit is used up: retry after 00:00 Beijing time."},
 	111: {Message: "【无效请求】接口权限未开通，请联系管理员", Meaning: "the API is not enabled for this account", Kind: KindDisabled, Retry: never, Operator: true,
 		Action: "This QCC account has no access to the certificate API: the operator must enable it in the QCC console."},
-	112: {Message: "【无效请求】您的账号剩余使用量已不足或已过期", Meaning: "the account's remaining usage is used up or expired", Kind: KindBilling, Retry: never, Operator: true,
+	112: {Message: "【无效请求】您的账号剩余使用量已不足或已过期", Meaning: "the account's remaining usage is used up or expired", Kind: KindBilling, Retry: never, Pause: pauseKey, Operator: true,
 		Action: "The QCC account's balance is used up or expired: tell the operator to top it up; retrying will not help."},
 	113: {Message: "【无效请求】当前接口已被删除，请重新申请", Meaning: "the API was deleted from the account", Kind: KindDisabled, Retry: never, Operator: true,
 		Action: "The certificate API was removed from this QCC account: the operator must apply for it again."},
 	114: {Message: "【无效请求】当前接口已被禁用，请联系管理员", Meaning: "the API is disabled for this account", Kind: KindDisabled, Retry: never, Operator: true,
 		Action: "The certificate API is disabled for this QCC account: tell the operator to contact QCC."},
-	115: {Message: "【无效请求】身份验证错误或者已过期", Meaning: "authentication failed or expired", Kind: KindAuth, Retry: never, Operator: true,
+	115: {Message: "【无效请求】身份验证错误或者已过期", Meaning: "authentication failed or expired", Kind: KindAuth, Retry: never, Pause: pauseKey, Operator: true,
 		Action: "QCC rejected the Token or Timespan: the operator must check the server's clock (a Timespan minutes off fails) and its QCC secret key."},
-	116: {Message: "【无效请求】请求超过每日调用总量限制", Meaning: "the daily call total is exceeded", Kind: KindQuotaExhausted, Retry: midnight,
+	116: {Message: "【无效请求】请求超过每日调用总量限制", Meaning: "the daily call total is exceeded", Kind: KindQuotaExhausted, Retry: midnight, Pause: pauseDay,
 		Action: "The daily QCC call quota is used up: retry after 00:00 Beijing time."},
 	117: {Message: "【无效请求】当前不支持的请求参数调用量过多", Meaning: "too many calls with unsupported parameters", Kind: KindThrottled, Retry: never,
 		Action: "QCC refuses calls with these parameters after too many unsupported ones: change the arguments and do not repeat this call."},
 	118: {Message: "【无效请求】当前接口不支持此方式的调用", Meaning: "the API does not support this way of calling", Kind: KindUnsupported, Retry: never, Operator: true,
 		Action: "QCC does not accept calls made this way: the operator must check the server's QCC API address; retrying will not help."},
-	119: {Message: "【无效请求】您的帐号出现异常，请联系管理员", Meaning: "the account is in an abnormal state", Kind: KindBlocked, Retry: never, Operator: true,
+	119: {Message: "【无效请求】您的帐号出现异常，请联系管理员", Meaning: "the account is in an abnormal state", Kind: KindBlocked, Retry: never, Pause: pauseKey, Operator: true,
 		Action: "QCC reports the account as abnormal: tell the operator to contact QCC; stop calling."},
 	120: {Message: "【无效请求】系统流量异常，请稍后再试", Meaning: "abnormal system traffic; try later", Kind: KindUnavailable, Retry: minute,
 		Action: "QCC is overloaded: wait a minute before trying again."},
-	121: {Message: "【无效请求】数据不能出境", Meaning: "the data may not leave China", Kind: KindBlocked, Retry: never, Operator: true,
+	121: {Message: "【无效请求】数据不能出境", Meaning: "the data may not leave China", Kind: KindBlocked, Retry: never, Pause: pauseKey, Operator: true,
 		Action: "QCC will not send this data outside mainland China: the operator must run the server from a mainland Chinese network."},
 	199: {Message: "【无效请求】系统未知错误，请联系技术客服", Meaning: "unknown system error", Kind: KindUpstreamFailure, Retry: minute,
 		Action: "QCC failed internally: try again in a minute; if it persists, the operator should contact QCC support."},

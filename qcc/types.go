@@ -1,9 +1,6 @@
 package qcc
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // The QCC methods this package calls, as they appear in the URL path.
 const (
@@ -67,8 +64,9 @@ type SearchResult struct {
 	// FetchedAt is when the answer arrived from QCC.
 	FetchedAt time.Time
 	// Cache says how a caching layer in front of the client obtained the
-	// answer: CacheHit, CacheMiss or CacheCoalesced; empty from the client.
-	Cache CacheState
+	// answer, in that layer's words (qcc/guard: "hit", "miss" or
+	// "coalesced"); empty from the client, which knows no cache.
+	Cache string
 }
 
 // Field is one field of a certificate's detail record, under its original
@@ -90,7 +88,7 @@ type CertificationDetail struct {
 	Message     string
 	FetchedAt   time.Time
 	// Cache is as for SearchResult.
-	Cache CacheState
+	Cache string
 }
 
 // Get returns the value of the named field and whether it is present.
@@ -101,29 +99,4 @@ func (d *CertificationDetail) Get(name string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// CacheState says how a caching layer (such as qcc/guard) obtained an answer.
-type CacheState string
-
-// The cache states.
-const (
-	CacheHit       CacheState = "hit"       // answered from the cache, no upstream call
-	CacheMiss      CacheState = "miss"      // fetched from QCC by this caller
-	CacheCoalesced CacheState = "coalesced" // shared an identical caller's upstream call
-)
-
-type maxAgeKey struct{}
-
-// WithMaxAge asks caching layers in front of the client for an answer no
-// older than d: a cached answer fetched longer ago is fetched again. The
-// client itself always fetches, so it ignores this.
-func WithMaxAge(ctx context.Context, d time.Duration) context.Context {
-	return context.WithValue(ctx, maxAgeKey{}, d)
-}
-
-// MaxAge returns the limit set with WithMaxAge, if any.
-func MaxAge(ctx context.Context) (time.Duration, bool) {
-	d, ok := ctx.Value(maxAgeKey{}).(time.Duration)
-	return d, ok
 }

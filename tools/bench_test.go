@@ -13,6 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/testkit"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
@@ -40,7 +41,7 @@ func benchSearch(args map[string]any) mcp.CallToolRequest {
 	return req
 }
 
-func mustCall(b *testing.B, c *client.Client, req mcp.CallToolRequest, want qcc.CacheState) *mcp.CallToolResult {
+func mustCall(b *testing.B, c *client.Client, req mcp.CallToolRequest, want guard.CacheState) *mcp.CallToolResult {
 	b.Helper()
 	res, err := c.CallTool(context.Background(), req)
 	if err != nil || res.IsError {
@@ -67,8 +68,8 @@ func BenchmarkCacheHitCall(b *testing.B) {
 	st := newGuardedStack(b, benchConfig(), costSetup{}, nil)
 	c := newMCPClient(b, st.server)
 	req := benchSearch(map[string]any{"company": docCompany})
-	mustCall(b, c, req, qcc.CacheMiss)
-	mustCall(b, c, req, qcc.CacheHit)
+	mustCall(b, c, req, guard.CacheMiss)
+	mustCall(b, c, req, guard.CacheHit)
 	benchCalls(b, c, req)
 	if n := st.sandbox.TotalCalls(); n != 1 {
 		b.Fatalf("%d upstream calls, want 1", n)
@@ -83,7 +84,7 @@ func BenchmarkCacheHitCall(b *testing.B) {
 func BenchmarkBareMCPGoTool(b *testing.B) {
 	st := newGuardedStack(b, benchConfig(), costSetup{}, nil)
 	args := map[string]any{"company": docCompany}
-	want := mustCall(b, newMCPClient(b, st.server), benchSearch(args), qcc.CacheMiss)
+	want := mustCall(b, newMCPClient(b, st.server), benchSearch(args), guard.CacheMiss)
 
 	// The server-side result of the cache hit, as the handler returns it.
 	search := tools.Tools(st.guard, tools.Options{Now: st.clock.Now})[0]
@@ -97,9 +98,9 @@ func BenchmarkBareMCPGoTool(b *testing.B) {
 	})
 	c := newMCPClient(b, bare)
 	req := benchSearch(args)
-	got := mustCall(b, c, req, qcc.CacheHit)
+	got := mustCall(b, c, req, guard.CacheHit)
 	// The same answer as the real server's, but for source.cache.
-	want.StructuredContent.(map[string]any)["source"].(map[string]any)["cache"] = string(qcc.CacheHit)
+	want.StructuredContent.(map[string]any)["source"].(map[string]any)["cache"] = string(guard.CacheHit)
 	if a, z := mustJSON(b, []any{want.StructuredContent, want.Content}), mustJSON(b, []any{got.StructuredContent, got.Content}); a != z {
 		b.Fatalf("the bare tool's answer differs from the real one:\n%s\n%s", a, z)
 	}
@@ -124,7 +125,7 @@ func BenchmarkCacheMissCall(b *testing.B) {
 	st := newGuardedStack(b, benchConfig(), costSetup{}, nil)
 	c := newMCPClient(b, st.server)
 	req := benchSearch(map[string]any{"company": docCompany, "max_age_seconds": 0})
-	mustCall(b, c, req, qcc.CacheMiss)
+	mustCall(b, c, req, guard.CacheMiss)
 	benchCalls(b, c, req)
 	if n := st.sandbox.TotalCalls(); n != b.N+1 {
 		b.Fatalf("%d upstream calls, want %d", n, b.N+1)
@@ -153,7 +154,7 @@ func (s *swappableBackend) GetCertificationDetailByID(ctx context.Context, id st
 // every record once (its sweep), so the pages are mapped in before the
 // timed call, as they are after any restart.
 func BenchmarkPersistentCacheRead(b *testing.B) {
-	clock := &testClock{}
+	clock := testkit.NewClockAt(fixedNow)
 	sb := sandbox.New(sandbox.Config{Now: clock.Now})
 	qc, err := qcc.New(sandbox.DemoAppKey, sandbox.DemoSecretKey,
 		qcc.WithHTTPClient(&http.Client{Transport: sb.Transport()}),
@@ -180,10 +181,10 @@ func BenchmarkPersistentCacheRead(b *testing.B) {
 	backend.g.Store(open())
 	c := newMCPClient(b, tools.NewServer(backend, tools.Options{Now: clock.Now}))
 	req := benchSearch(map[string]any{"company": docCompany})
-	mustCall(b, c, req, qcc.CacheMiss) // fills the file
+	mustCall(b, c, req, guard.CacheMiss) // fills the file
 	closeGuard(backend.g.Load())
 	backend.g.Store(open())
-	mustCall(b, c, req, qcc.CacheHit)
+	mustCall(b, c, req, guard.CacheHit)
 
 	ctx := context.Background()
 	b.ReportAllocs()

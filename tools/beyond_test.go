@@ -109,15 +109,15 @@ func TestWholeListCacheIsHitOnlyWhenEveryPageWas(t *testing.T) {
 
 // failingPage is the real client except that one page fails.
 type failingPage struct {
-	tools.Backend
+	guard.Upstream
 	page int
 }
 
 func (f failingPage) SearchCertification(ctx context.Context, p qcc.SearchParams) (*qcc.SearchResult, error) {
 	if p.PageIndex == f.page {
-		return f.Backend.SearchCertification(ctx, qcc.SearchParams{SearchKey: "sandbox-status-120"})
+		return f.Upstream.SearchCertification(ctx, qcc.SearchParams{SearchKey: "sandbox-status-120"})
 	}
-	return f.Backend.SearchCertification(ctx, p)
+	return f.Upstream.SearchCertification(ctx, p)
 }
 
 func TestWholeListStopsEarlyOnErrorAndSaysSo(t *testing.T) {
@@ -368,10 +368,10 @@ func TestUnknownCertificateIDIsPaidForOnce(t *testing.T) {
 
 // noPaging is the real client with QCC's Paging block left out, as the
 // tolerant decoder accepts.
-type noPaging struct{ tools.Backend }
+type noPaging struct{ guard.Upstream }
 
 func (n noPaging) SearchCertification(ctx context.Context, p qcc.SearchParams) (*qcc.SearchResult, error) {
-	res, err := n.Backend.SearchCertification(ctx, p)
+	res, err := n.Upstream.SearchCertification(ctx, p)
 	if res != nil {
 		res.Paging = qcc.Paging{}
 	}

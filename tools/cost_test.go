@@ -9,10 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/testkit"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
@@ -28,21 +27,14 @@ import (
 
 // These tests check what the cost guard saves, each through the real
 // stack: sandbox → qcc client → guard → tools.NewServer → mcp-go
-// in-process client. Upstream calls are counted by the sandbox.
-
-// testClock is a clock that starts at fixedNow and moves only when told.
-// The sandbox, the client, the guard and the tools share one, so that
+// in-process client. Upstream calls are counted by the sandbox. The
+// sandbox, the client, the guard and the tools share one clock, so that
 // signatures, cache ages, cooldowns and validity agree.
-type testClock struct{ offset atomic.Int64 }
-
-func (c *testClock) Now() time.Time { return fixedNow.Add(time.Duration(c.offset.Load())) }
-
-func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // costEnv is the real stack with a guard between the client and the tools.
 type costEnv struct {
 	*env
-	clock  *testClock
+	clock  *testkit.Clock
 	guard  *guard.Guard
 	server *server.MCPServer
 }
@@ -50,7 +42,7 @@ type costEnv struct {
 // costSetup says what a costEnv is built on; the zero value means a new
 // clock and a plain transport to the sandbox.
 type costSetup struct {
-	clock     *testClock
+	clock     *testkit.Clock
 	transport func(http.RoundTripper) http.RoundTripper
 }
 
@@ -67,7 +59,7 @@ func newCostEnv(t *testing.T, cfg guard.Config) *costEnv {
 
 func newCostEnvWith(t *testing.T, cfg guard.Config, s costSetup) *costEnv {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	st := newGuardedStack(t, cfg, s, slog.New(slog.NewTextHandler(logs, nil)))
 	return &costEnv{
 		env:    &env{sandbox: st.sandbox, client: newMCPClient(t, st.server), logs: logs},
@@ -80,7 +72,7 @@ func newCostEnvWith(t *testing.T, cfg guard.Config, s costSetup) *costEnv {
 // guardedStack is everything below the MCP client.
 type guardedStack struct {
 	sandbox *sandbox.Sandbox
-	clock   *testClock
+	clock   *testkit.Clock
 	guard   *guard.Guard
 	server  *server.MCPServer
 }
@@ -90,7 +82,7 @@ type guardedStack struct {
 func newGuardedStack(tb testing.TB, cfg guard.Config, s costSetup, log *slog.Logger) guardedStack {
 	tb.Helper()
 	if s.clock == nil {
-		s.clock = &testClock{}
+		s.clock = testkit.NewClockAt(fixedNow)
 	}
 	sb := sandbox.New(sandbox.Config{Now: s.clock.Now})
 	var rt http.RoundTripper = sb.Transport()
@@ -186,7 +178,7 @@ func source(t *testing.T, out map[string]any) map[string]any {
 	return s
 }
 
-func wantCache(t *testing.T, out map[string]any, want qcc.CacheState) {
+func wantCache(t *testing.T, out map[string]any, want guard.CacheState) {
 	t.Helper()
 	if got := source(t, out)["cache"]; got != string(want) {
 		t.Errorf("source.cache = %v, want %q", got, want)
@@ -234,12 +226,12 @@ func TestRepeatedCallMakesNoSecondUpstreamCall(t *testing.T) {
 			e := newCostEnv(t, testGuardConfig())
 			text1, out1 := e.mustSucceed(t, tc.tool, tc.args)
 			e.wantCalls(t, 1)
-			wantCache(t, out1, qcc.CacheMiss)
+			wantCache(t, out1, guard.CacheMiss)
 
 			e.clock.Advance(5 * time.Minute) // a new fetch would show a new fetched_at
 			text2, out2 := e.mustSucceed(t, tc.tool, tc.args)
 			e.wantCalls(t, 1)
-			wantCache(t, out2, qcc.CacheHit)
+			wantCache(t, out2, guard.CacheHit)
 			want := fixedNow.UTC().Format(time.RFC3339)
 			if got1, got2 := source(t, out1)["fetched_at"], source(t, out2)["fetched_at"]; got1 != want || got2 != want {
 				t.Errorf("fetched_at %v then %v, want the first fetch's %s both times", got1, got2, want)
@@ -254,91 +246,15 @@ func TestRepeatedCallMakesNoSecondUpstreamCall(t *testing.T) {
 	}
 }
 
-// gate holds every request until opened and counts those it holds, so a
-// test can line callers up behind one request without relying on timing.
-type gate struct {
-	next    http.RoundTripper
-	open    chan struct{}
-	arrived atomic.Int32
-}
-
-func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
-	g.arrived.Add(1)
-	select {
-	case <-g.open:
-		return g.next.RoundTrip(req)
-	case <-req.Context().Done():
-		return nil, req.Context().Err()
-	}
-}
-
-// waitFor polls cond until it holds, failing after a minute.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s after a minute", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// waitParked waits until n goroutines whose stacks mention marker are
-// blocked directly in function fn (qualified, as in a stack trace). The
-// guard does not expose its waiting callers, but a goroutine dump shows
-// them exactly: this never depends on how long anything takes.
-func waitParked(t *testing.T, fn, marker string, n int) {
-	t.Helper()
-	buf := make([]byte, 1<<20)
-	waitFor(t, fmt.Sprintf("%d callers waiting in %s", n, fn), func() bool {
-		return countParked(stacks(&buf), fn, marker) == n
-	})
-}
-
-func stacks(buf *[]byte) string {
-	for {
-		n := runtime.Stack(*buf, true)
-		if n < len(*buf) {
-			return string((*buf)[:n])
-		}
-		*buf = make([]byte, 2*len(*buf))
-	}
-}
-
-// countParked counts the goroutines of a dump that are blocked in a
-// select, mention marker, and whose innermost frame outside the runtime is
-// fn. A goroutine merely passing through fn is running or runnable, not
-// in a select, so it is not counted.
-func countParked(dump, fn, marker string) int {
-	n := 0
-	for _, g := range strings.Split(dump, "\n\n") {
-		lines := strings.Split(g, "\n")
-		if !strings.Contains(lines[0], " [select") || !strings.Contains(g, marker) {
-			continue
-		}
-		for _, line := range lines[1:] {
-			if strings.HasPrefix(line, "\t") || strings.HasPrefix(line, "runtime.") {
-				continue
-			}
-			if strings.HasPrefix(line, fn+"(") {
-				n++
-			}
-			break
-		}
-	}
-	return n
-}
-
 func TestConcurrentIdenticalCallsMakeOneUpstreamCall(t *testing.T) {
 	t.Parallel()
 	const (
 		clients = 5 // sub-agents, each with its own session
 		callers = 50
 	)
-	g := &gate{open: make(chan struct{})}
+	var g *testkit.Gate
 	e := newCostEnvWith(t, testGuardConfig(), costSetup{
-		transport: func(rt http.RoundTripper) http.RoundTripper { g.next = rt; return g },
+		transport: func(rt http.RoundTripper) http.RoundTripper { g = testkit.NewGate(rt); return g },
 	})
 	cs := []*client.Client{e.client}
 	for len(cs) < clients {
@@ -355,12 +271,13 @@ func TestConcurrentIdenticalCallsMakeOneUpstreamCall(t *testing.T) {
 	}
 	// One caller leads and waits in the gate; the 49 others wait on it
 	// inside the guard. Only then may the answer come.
-	waitFor(t, "the leader's request to reach the transport", func() bool { return g.arrived.Load() > 0 })
-	waitParked(t, "github.com/qcc-mcp/qcc-mcp/qcc/guard.(*Guard).do", "TestConcurrentIdenticalCallsMakeOneUpstreamCall", callers-1)
-	if n := g.arrived.Load(); n != 1 {
+	testkit.WaitFor(t, "the leader's request to reach the transport", func() bool { return g.Arrived() > 0 })
+	testkit.WaitFor(t, fmt.Sprintf("%d callers waiting in the guard", callers-1),
+		func() bool { return e.guard.Usage().Waiting == callers-1 })
+	if n := g.Arrived(); n != 1 {
 		t.Fatalf("%d requests reached the transport, want 1", n)
 	}
-	close(g.open)
+	g.Open()
 	wg.Wait()
 
 	e.wantCalls(t, 1)
@@ -395,7 +312,7 @@ func TestRestartOnSameCacheFileMakesNoUpstreamCall(t *testing.T) {
 			first := newCostEnv(t, cfg)
 			text1, out1 := first.mustSucceed(t, tc.tool, tc.args)
 			first.wantCalls(t, 1)
-			wantCache(t, out1, qcc.CacheMiss)
+			wantCache(t, out1, guard.CacheMiss)
 			// The process ends: its MCP session and its guard close.
 			first.client.Close()
 			if err := first.guard.Close(); err != nil {
@@ -404,12 +321,12 @@ func TestRestartOnSameCacheFileMakesNoUpstreamCall(t *testing.T) {
 
 			// A new process, an hour later, with a new sandbox that
 			// counts from zero.
-			clock := &testClock{}
+			clock := testkit.NewClockAt(fixedNow)
 			clock.Advance(time.Hour)
 			second := newCostEnvWith(t, cfg, costSetup{clock: clock})
 			text2, out2 := second.mustSucceed(t, tc.tool, tc.args)
 			second.wantCalls(t, 0)
-			wantCache(t, out2, qcc.CacheHit)
+			wantCache(t, out2, guard.CacheHit)
 			if text2 != text1 {
 				t.Errorf("text differs after the restart:\nbefore:\n%s\nafter:\n%s", text1, text2)
 			}
@@ -455,7 +372,7 @@ func TestQueryThrottledBy110IsAnsweredLocallyForTwoHours(t *testing.T) {
 			// Other questions still go to QCC.
 			_, out := e.mustSucceed(t, tools.SearchToolName, map[string]any{"company": bigCompany})
 			e.wantCalls(t, 2)
-			wantCache(t, out, qcc.CacheMiss)
+			wantCache(t, out, guard.CacheMiss)
 			e.mustSucceed(t, tools.SearchToolName, map[string]any{"company": tc.company + "x", "exact": false})
 			e.wantCalls(t, 3)
 
@@ -474,7 +391,7 @@ func TestQueryThrottledBy110IsAnsweredLocallyForTwoHours(t *testing.T) {
 				t.Errorf("after two hours: isError %v, want %v:\n%s", res.IsError, tc.laterFail, text)
 			}
 			if !tc.laterFail {
-				wantCache(t, out, qcc.CacheMiss)
+				wantCache(t, out, guard.CacheMiss)
 			}
 		})
 	}
@@ -488,7 +405,7 @@ func TestServerErrorIsRetried(t *testing.T) {
 		e.sandbox.FailNext(qcc.MethodSearch, 1, sandbox.Fault{HTTPStatus: 502})
 		_, out := e.mustSucceed(t, tools.SearchToolName, map[string]any{"company": docCompany})
 		e.wantCalls(t, 2)
-		wantCache(t, out, qcc.CacheMiss)
+		wantCache(t, out, guard.CacheMiss)
 		if n := len(out["certifications"].([]any)); n != 5 {
 			t.Errorf("%d certifications, want 5", n)
 		}
@@ -535,7 +452,7 @@ func TestCredentialErrorIsNotRetriedAndPausesUpstreamCalls(t *testing.T) {
 	// ...while cached answers are still served.
 	_, out := e.mustSucceed(t, tools.SearchToolName, cached)
 	e.wantCalls(t, 2)
-	wantCache(t, out, qcc.CacheHit)
+	wantCache(t, out, guard.CacheHit)
 
 	e.clock.Advance(guard.DefaultCredentialCooldown + time.Second)
 	e.mustSucceed(t, tools.SearchToolName, map[string]any{"company": docCompany})
@@ -571,7 +488,7 @@ func TestDailyBudgetStopsUpstreamCalls(t *testing.T) {
 		// Answers already paid for are still served, the no-result one too.
 		for _, company := range []string{docCompany, bigCompany, noneCompany} {
 			_, out := e.mustSucceed(t, tools.SearchToolName, map[string]any{"company": company})
-			wantCache(t, out, qcc.CacheHit)
+			wantCache(t, out, guard.CacheHit)
 		}
 		e.wantCalls(t, budget)
 
@@ -640,7 +557,7 @@ func TestDamagedCacheFileIsRebuilt(t *testing.T) {
 			}
 			_, out := e.mustSucceed(t, tools.SearchToolName, map[string]any{"company": docCompany})
 			e.wantCalls(t, 1)
-			wantCache(t, out, qcc.CacheMiss)
+			wantCache(t, out, guard.CacheMiss)
 			e.client.Close()
 			if err := e.guard.Close(); err != nil {
 				t.Fatal(err)
@@ -650,7 +567,7 @@ func TestDamagedCacheFileIsRebuilt(t *testing.T) {
 			again := newCostEnv(t, cfg)
 			_, out = again.mustSucceed(t, tools.SearchToolName, map[string]any{"company": docCompany})
 			again.wantCalls(t, 0)
-			wantCache(t, out, qcc.CacheHit)
+			wantCache(t, out, guard.CacheHit)
 			if strings.Contains(again.logs.String(), "damaged") {
 				t.Errorf("the rebuilt file is reported damaged:\n%s", again.logs.String())
 			}
@@ -679,14 +596,14 @@ func TestMaxAgeSeconds(t *testing.T) {
 			e.clock.Advance(10 * time.Minute)
 			_, out = e.mustSucceed(t, tc.tool, with(3600))
 			e.wantCalls(t, 1)
-			wantCache(t, out, qcc.CacheHit)
+			wantCache(t, out, guard.CacheHit)
 			if fetchedAt(out) != first {
 				t.Errorf("max_age_seconds=3600: fetched_at %v, want %v", fetchedAt(out), first)
 			}
 
 			_, out = e.mustSucceed(t, tc.tool, with(60))
 			e.wantCalls(t, 2)
-			wantCache(t, out, qcc.CacheMiss)
+			wantCache(t, out, guard.CacheMiss)
 			if want := e.clock.Now().UTC().Format(time.RFC3339); fetchedAt(out) != want {
 				t.Errorf("max_age_seconds=60: fetched_at %v, want %v", fetchedAt(out), want)
 			}
@@ -694,11 +611,11 @@ func TestMaxAgeSeconds(t *testing.T) {
 			// The new answer replaced the old one.
 			_, out = e.mustSucceed(t, tc.tool, with(60))
 			e.wantCalls(t, 2)
-			wantCache(t, out, qcc.CacheHit)
+			wantCache(t, out, guard.CacheHit)
 
 			_, out = e.mustSucceed(t, tc.tool, with(0))
 			e.wantCalls(t, 3)
-			wantCache(t, out, qcc.CacheMiss)
+			wantCache(t, out, guard.CacheMiss)
 		})
 	}
 }
@@ -712,7 +629,7 @@ func TestCacheOff(t *testing.T) {
 	for _, tc := range costCases {
 		for i := 1; i <= 3; i++ {
 			_, out := e.mustSucceed(t, tc.tool, tc.args)
-			wantCache(t, out, qcc.CacheMiss)
+			wantCache(t, out, guard.CacheMiss)
 		}
 	}
 	e.wantCalls(t, 3*len(costCases))

@@ -13,6 +13,7 @@ import (
 	orderedmap "github.com/pb33f/ordered-map/v2"
 
 	"github.com/qcc-mcp/qcc-mcp/qcc"
+	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 )
 
 // DetailToolName is the name of the detail tool.
@@ -126,14 +127,14 @@ const detailDescription = "Read one certificate's full record from Qichacha (QCC
 	"Takes an id from search_certifications; each call is one billed QCC call. " +
 	"Use it for the certificates that matter to the question rather than for every id."
 
-func detailTool(b Backend, o Options) Tool {
+func detailTool(b guard.Upstream, o Options) Tool {
 	return newTool(DetailToolName, "Get certification detail", detailDescription, DetailResult{}, o,
 		func(ctx context.Context, p DetailParams) (*mcp.CallToolResult, error) {
 			return runDetail(ctx, b, o, p)
 		})
 }
 
-func runDetail(ctx context.Context, b Backend, o Options, p DetailParams) (*mcp.CallToolResult, error) {
+func runDetail(ctx context.Context, b guard.Upstream, o Options, p DetailParams) (*mcp.CallToolResult, error) {
 	id := strings.TrimSpace(p.CertID)
 	if id == "" {
 		return errorResult(ctx, &argumentError{[]string{`argument "cert_id" must not be blank`}}, o.Now()), nil
@@ -141,7 +142,7 @@ func runDetail(ctx context.Context, b Backend, o Options, p DetailParams) (*mcp.
 	d, err := b.GetCertificationDetailByID(withMaxAge(ctx, p.MaxAge), id)
 	if err != nil {
 		if qcc.KindOf(err) == qcc.KindNoResult {
-			return noSuchCertificate(ctx, id), nil
+			err = &unknownIDError{id: id}
 		}
 		return errorResult(ctx, err, o.Now()), nil
 	}
@@ -161,16 +162,6 @@ func runDetail(ctx context.Context, b Backend, o Options, p DetailParams) (*mcp.
 		}
 	}
 	return mcp.NewToolResultStructured(out, detailText(out, o.Now(), o.Demo, o.MaxTextBytes)), nil
-}
-
-// noSuchCertificate answers a 201 on detail: the id is unknown to QCC.
-func noSuchCertificate(ctx context.Context, id string) *mcp.CallToolResult {
-	rec := record(ctx)
-	rec.outcome, rec.qccStatus = string(qcc.KindNoResult), 201
-	return mcp.NewToolResultError(fmt.Sprintf(
-		"QCC status 201 (no_result): no certificate has the id %q.\n"+
-			"What to do: use an id exactly as returned by search_certifications; search again if you do not have one.\n"+
-			"Retry: no, the same id will not be found.", id))
 }
 
 // detailText renders the key fields and the rest of the record compactly,

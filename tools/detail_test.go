@@ -3,6 +3,7 @@ package tools_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -213,4 +214,37 @@ func (c *countingObserver) CallFinished(_, outcome string, _ int, _ time.Duratio
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.finished[outcome]++
+}
+
+// leakyPanic panics with a value that quotes a secret key and a Token, as
+// a bug that formats a request into a panic would.
+type leakyPanic struct{ secret string }
+
+func (l leakyPanic) SearchCertification(context.Context, qcc.SearchParams) (*qcc.SearchResult, error) {
+	panic(fmt.Errorf("request with secret %s failed", l.secret))
+}
+
+func (l leakyPanic) GetCertificationDetailByID(context.Context, string) (*qcc.CertificationDetail, error) {
+	panic("Token: 0123456789ABCDEF0123456789ABCDEF, secret " + l.secret)
+}
+
+// TestPanicValueIsRedactedInTheLog: a panic value is logged, but never
+// with the secret key of the server's QCC client or a Token in it.
+func TestPanicValueIsRedactedInTheLog(t *testing.T) {
+	const secret = "canary-secret-7f3a9c"
+	if _, err := qcc.New("canary-app-key", secret); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvWithBackend(t, nil, leakyPanic{secret})
+	e.call(t, tools.SearchToolName, map[string]any{"company": docCompany})
+	e.call(t, tools.DetailToolName, map[string]any{"cert_id": "x"})
+	logs := e.logs.String()
+	if !strings.Contains(logs, "tool handler panicked") || !strings.Contains(logs, "[redacted]") {
+		t.Fatalf("the panics were not logged, redacted:\n%s", logs)
+	}
+	for _, leak := range []string{secret, "0123456789ABCDEF0123456789ABCDEF"} {
+		if strings.Contains(logs, leak) {
+			t.Errorf("the log shows %q:\n%s", leak, logs)
+		}
+	}
 }

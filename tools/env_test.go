@@ -1,13 +1,11 @@
 package tools_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +13,9 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/testkit"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
+	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
 	"github.com/qcc-mcp/qcc-mcp/tools"
 )
@@ -28,7 +28,7 @@ var fixedNow = time.Date(2026, 11, 27, 10, 0, 0, 0, qcc.Beijing)
 type env struct {
 	sandbox *sandbox.Sandbox
 	client  *client.Client
-	logs    *syncBuffer
+	logs    *testkit.SyncBuffer
 }
 
 type envOption func(*tools.Options)
@@ -46,9 +46,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	return newEnvWithBackend(t, sb, qc, opts...)
 }
 
-func newEnvWithBackend(t *testing.T, sb *sandbox.Sandbox, b tools.Backend, opts ...envOption) *env {
+func newEnvWithBackend(t *testing.T, sb *sandbox.Sandbox, b guard.Upstream, opts ...envOption) *env {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	o := tools.Options{Now: func() time.Time { return fixedNow }, Logger: slog.New(slog.NewTextHandler(logs, nil))}
 	for _, opt := range opts {
 		opt(&o)
@@ -107,24 +107,6 @@ func (e *env) call(t *testing.T, tool string, args any) (*mcp.CallToolResult, st
 		}
 	}
 	return res, text.String(), structured
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func mustDate(t *testing.T, s string) time.Time {

@@ -25,19 +25,64 @@ func errorResult(ctx context.Context, err error, now time.Time) *mcp.CallToolRes
 	return mcp.NewToolResultError(text)
 }
 
+// The failures of this server itself, beside the qcc errors: each is a
+// type, and its words for an agent are in toolWords.
+type (
+	// argumentError is a bad argument, caught before anything is sent.
+	argumentError struct{ problems []string }
+	// busyError is a call over Options.MaxConcurrentCalls.
+	busyError struct{ limit int }
+	// panicError is a handler that panicked; the panic went to the log.
+	panicError struct{ tool string }
+	// unknownIDError is QCC's 201 on a detail lookup: no such id.
+	unknownIDError struct{ id string }
+)
+
+func (e *argumentError) Error() string  { return strings.Join(e.problems, "; ") }
+func (e *busyError) Error() string      { return fmt.Sprintf("busy: %d calls running", e.limit) }
+func (e *panicError) Error() string     { return "panic in " + e.tool }
+func (e *unknownIDError) Error() string { return fmt.Sprintf("no certificate has the id %q", e.id) }
+
+// toolWords are the sentences of this server's own failures; those of
+// QCC's codes and of the client's and the guard's failures are in package
+// qcc's two tables (status.go and words.go). %d, %q and %s are filled by
+// describeError.
+var toolWords = struct {
+	argument, busy, panic, unknownID, internal string
+}{
+	argument: "Invalid arguments: %s.\nNothing was sent to QCC. Fix the argument(s) and call again.",
+	busy: "The server is busy: %d tool calls are already running, its limit. Nothing was sent to QCC.\n" +
+		"Retry: yes, in a few seconds.",
+	panic: "Internal error in %s: the server hit a bug and logged it. Retrying the same call is unlikely to help; tell the operator.",
+	unknownID: "QCC status 201 (no_result): no certificate has the id %q.\n" +
+		"What to do: use an id exactly as returned by search_certifications; search again if you do not have one.\n" +
+		"Retry: no, the same id will not be found.",
+	internal: "Internal error: %s.\nRetrying is unlikely to help; tell the operator.",
+}
+
 // describeError is the one place where errors become words for an agent.
 // It also returns the outcome to log and the QCC status, if any.
 func describeError(err error, now time.Time) (text, outcome string, qccStatus int) {
-	var argErr *argumentError
-	var qe *qcc.Error
+	var (
+		argErr  *argumentError
+		busy    *busyError
+		panicky *panicError
+		unknown *unknownIDError
+		qe      *qcc.Error
+	)
 	switch {
 	case errors.As(err, &argErr):
-		return "Invalid arguments: " + argErr.Error() + ".\n" +
-			"Nothing was sent to QCC. Fix the argument(s) and call again.", "invalid_argument", 0
+		return fmt.Sprintf(toolWords.argument, argErr.Error()), "invalid_argument", 0
+	case errors.As(err, &busy):
+		return fmt.Sprintf(toolWords.busy, busy.limit), "busy", 0
+	case errors.As(err, &panicky):
+		return fmt.Sprintf(toolWords.panic, panicky.tool), "internal", 0
+	case errors.As(err, &unknown):
+		return fmt.Sprintf(toolWords.unknownID, unknown.id), string(qcc.KindNoResult), 201
 	case errors.As(err, &qe):
 		return describeQCCError(qe, now), string(qe.Kind), qe.Code
 	default:
-		return "Internal error: " + err.Error() + ".\nRetrying is unlikely to help; tell the operator.", "internal", 0
+		return fmt.Sprintf(toolWords.internal, err.Error()), "internal", 0
 	}
 }
 

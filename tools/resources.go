@@ -30,6 +30,9 @@ type StatusCode struct {
 	Message   string `json:"message"`
 	WhatToDo  string `json:"what_to_do"`
 	Operator  bool   `json:"operator_must_act"`
+	// Pause says which calls this server holds back after QCC answered
+	// the code, and for how long.
+	Pause string `json:"pause"`
 }
 
 // StatusCodeTable is the status code table as the server uses it: built
@@ -45,6 +48,7 @@ func StatusCodeTable() []StatusCode {
 		out = append(out, StatusCode{
 			Code: s.Code, Kind: kind, Retryable: s.Retry.Retryable, Retry: describeRetry(s.Retry),
 			Meaning: s.Meaning, Message: s.Message, WhatToDo: s.Action, Operator: s.Operator,
+			Pause: s.Pause.String(),
 		})
 	}
 	return out

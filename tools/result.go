@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/qcc-mcp/qcc-mcp/qcc"
+	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 )
 
 // Source says where a result came from, so an agent can cite it and judge
@@ -21,9 +22,9 @@ type Source struct {
 	Pages       int     `json:"pages,omitempty" jsonschema_description:"Search only: how many QCC pages this answer took (each a billed call unless cached)."`
 }
 
-func newSource(api, orderNumber string, fetchedAt time.Time, cache qcc.CacheState, demo bool) Source {
+func newSource(api, orderNumber string, fetchedAt time.Time, cache guard.CacheState, demo bool) Source {
 	if cache == "" {
-		cache = qcc.CacheMiss
+		cache = guard.CacheMiss
 	}
 	s := Source{API: api, FetchedAt: fetchedAt.UTC().Format(time.RFC3339), Demo: demo, Cache: string(cache)}
 	if orderNumber != "" {
@@ -113,7 +114,7 @@ func withMaxAge(ctx context.Context, seconds *int) context.Context {
 	if seconds == nil {
 		return ctx
 	}
-	return qcc.WithMaxAge(ctx, time.Duration(*seconds)*time.Second)
+	return guard.WithMaxAge(ctx, time.Duration(*seconds)*time.Second)
 }
 
 // DefaultMaxTextBytes bounds the text block of a result: enough for a page

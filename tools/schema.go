@@ -91,11 +91,6 @@ func newInputSchema(name string, params any) *inputSchema {
 	return &inputSchema{raw: raw, compiled: compiled, props: props}
 }
 
-// argumentError is a bad argument, described for an agent.
-type argumentError struct{ problems []string }
-
-func (e *argumentError) Error() string { return strings.Join(e.problems, "; ") }
-
 // validate checks arguments against the input schema and describes every
 // problem in words an agent can act on: which argument, which limit, which
 // value was received.

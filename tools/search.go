@@ -9,13 +9,11 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/qcc-mcp/qcc-mcp/qcc"
+	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 )
 
 // SearchToolName is the name of the search tool.
 const SearchToolName = "search_certifications"
-
-// MaxResultsLimit caps max_results: 10 billed pages of 20.
-const MaxResultsLimit = 200
 
 // SearchParams are the arguments of search_certifications.
 type SearchParams struct {
@@ -63,14 +61,14 @@ const searchDescription = "List the certificates a Chinese company holds, from Q
 	"To get a whole list in one call set max_results (up to 200); status=valid filters locally. " +
 	"Give the full registered name (usually Chinese); if nothing is found, try exact=false."
 
-func searchTool(b Backend, o Options) Tool {
+func searchTool(b guard.Upstream, o Options) Tool {
 	return newTool(SearchToolName, "Search company certifications", searchDescription, SearchResult{}, o,
 		func(ctx context.Context, p SearchParams) (*mcp.CallToolResult, error) {
 			return runSearch(ctx, b, o, p)
 		})
 }
 
-func runSearch(ctx context.Context, b Backend, o Options, p SearchParams) (*mcp.CallToolResult, error) {
+func runSearch(ctx context.Context, b guard.Upstream, o Options, p SearchParams) (*mcp.CallToolResult, error) {
 	// Defaults are applied here: mcp-go does not apply schema defaults.
 	if p.Page == 0 {
 		p.Page = 1
@@ -99,7 +97,7 @@ func runSearch(ctx context.Context, b Backend, o Options, p SearchParams) (*mcp.
 		items     []qcc.Certification
 		total     int
 		pages     int
-		states    []qcc.CacheState
+		states    []guard.CacheState
 		fetchedAt time.Time
 		order     string
 		lastCut   bool
@@ -190,14 +188,14 @@ func runSearch(ctx context.Context, b Backend, o Options, p SearchParams) (*mcp.
 
 // combineCache sums up the cache states of the pages of one answer: a hit
 // only when every page was.
-func combineCache(states []qcc.CacheState) qcc.CacheState {
-	out := qcc.CacheHit
+func combineCache(states []guard.CacheState) guard.CacheState {
+	out := guard.CacheHit
 	for _, s := range states {
 		switch {
-		case s == qcc.CacheMiss || s == "":
-			return qcc.CacheMiss
-		case s == qcc.CacheCoalesced:
-			out = qcc.CacheCoalesced
+		case s == guard.CacheMiss || s == "":
+			return guard.CacheMiss
+		case s == guard.CacheCoalesced:
+			out = guard.CacheCoalesced
 		}
 	}
 	return out

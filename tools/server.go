@@ -1,17 +1,22 @@
 // Package tools is the MCP face of qcc-mcp: the search_certifications and
-// get_certification_detail tools, their JSON schemas, the text an agent
-// reads, and the translation of every qcc error into words it can act on.
+// get_certification_detail tools, their JSON schemas, the
+// qcc://status-codes and qcc://usage resources, the due-diligence prompt,
+// the text an agent reads, and the translation of every error into words
+// it can act on (errors.go).
 //
-// It knows MCP and nothing of HTTP: the QCC API is reached through a
-// Backend, which the qcc.Client satisfies (main wires them).
+// It knows MCP and nothing of HTTP. The QCC API is reached through a
+// guard.Upstream: main wires a *guard.Guard (cache, coalescing, rate
+// limit, cooldowns, budget) in front of a *qcc.Client, and hands the
+// guard's Usage to the usage resource. The same server is served over
+// stdio and over Streamable HTTP and SSE by main:
 //
-//	s := tools.NewServer(client, tools.Options{Logger: logger})
+//	g, _ := guard.New(client, guard.Config{})
+//	s := tools.NewServer(g, tools.Options{Logger: logger, Usage: g.Usage})
 //	server.ServeStdio(s)
 package tools
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -23,12 +28,6 @@ import (
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 )
-
-// Backend answers the two QCC methods. *qcc.Client implements it.
-type Backend interface {
-	SearchCertification(ctx context.Context, p qcc.SearchParams) (*qcc.SearchResult, error)
-	GetCertificationDetailByID(ctx context.Context, certID string) (*qcc.CertificationDetail, error)
-}
 
 // Options configure the server.
 type Options struct {
@@ -98,13 +97,13 @@ func (t Tool) Input() []byte { return t.input.raw }
 func (t Tool) ArgumentTypes() map[string]string { return t.input.props }
 
 // Tools returns the tools of this server, built on b.
-func Tools(b Backend, o Options) []Tool {
+func Tools(b guard.Upstream, o Options) []Tool {
 	o.defaults()
 	return []Tool{searchTool(b, o), detailTool(b, o)}
 }
 
 // NewServer returns an MCP server offering the tools on b.
-func NewServer(b Backend, o Options) *server.MCPServer {
+func NewServer(b guard.Upstream, o Options) *server.MCPServer {
 	o.defaults()
 	opts := append([]server.ServerOption{
 		server.WithToolCapabilities(false),
@@ -246,22 +245,15 @@ func limitConcurrency(limit int) server.ToolHandlerMiddleware {
 				select {
 				case slots <- struct{}{}:
 				case <-wait.C:
-					return busy(ctx, limit), nil
+					return errorResult(ctx, &busyError{limit}, time.Now()), nil
 				case <-ctx.Done():
-					return busy(ctx, limit), nil
+					return errorResult(ctx, &busyError{limit}, time.Now()), nil
 				}
 			}
 			defer func() { <-slots }()
 			return next(ctx, req)
 		}
 	}
-}
-
-func busy(ctx context.Context, limit int) *mcp.CallToolResult {
-	record(ctx).outcome = "busy"
-	return mcp.NewToolResultError(fmt.Sprintf(
-		"The server is busy: %d tool calls are already running, its limit. Nothing was sent to QCC.\n"+
-			"Retry: yes, in a few seconds.", limit))
 }
 
 // recoverPanics turns a panic in a handler into a generic isError result
@@ -274,11 +266,7 @@ func recoverPanics(log *slog.Logger) server.ToolHandlerMiddleware {
 				if v := recover(); v != nil {
 					log.Error("tool handler panicked", slog.String("tool", req.Params.Name),
 						slog.String("panic", redactPanic(v)), slog.String("stack", string(debug.Stack())))
-					record(ctx).outcome = "internal"
-					res = mcp.NewToolResultError(fmt.Sprintf(
-						"Internal error in %s: the server hit a bug and logged it. Retrying the same call is unlikely to help; tell the operator.",
-						req.Params.Name))
-					err = nil
+					res, err = errorResult(ctx, &panicError{req.Params.Name}, time.Now()), nil
 				}
 			}()
 			return next(ctx, req)
@@ -286,16 +274,12 @@ func recoverPanics(log *slog.Logger) server.ToolHandlerMiddleware {
 	}
 }
 
-// redactPanic renders a panic value for the log. qcc errors never hold
-// secrets; anything else is rendered by type only when it is an error that
-// might wrap a request.
+// redactPanic renders a panic value for the log. Whatever it is, its text
+// goes through the redaction qcc applies to its own errors: a panic value
+// may quote a request, a header or a key.
 func redactPanic(v any) string {
 	if err, ok := v.(error); ok {
-		var qe *qcc.Error
-		if errors.As(err, &qe) {
-			return qe.Error()
-		}
-		return fmt.Sprintf("%T: %v", err, err)
+		return qcc.Redact(fmt.Sprintf("%T: %v", err, err))
 	}
-	return fmt.Sprintf("%v", v)
+	return qcc.Redact(fmt.Sprintf("%v", v))
 }

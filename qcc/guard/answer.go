@@ -17,7 +17,7 @@ import (
 // copyAnswer returns a copy of v marked with state. Cached answers are
 // shared between callers, so every caller gets its own copy; the slices are
 // copied too because their elements are values.
-func copyAnswer(v any, state qcc.CacheState) any {
+func copyAnswer(v any, state CacheState) any {
 	switch a := v.(type) {
 	case *qcc.SearchResult:
 		c := *a

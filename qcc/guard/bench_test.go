@@ -20,7 +20,7 @@ func BenchmarkCacheHitMemory(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		res, err := e.g.SearchCertification(ctx, p)
-		if err != nil || res.Cache != qcc.CacheHit {
+		if err != nil || res.Cache != CacheHit {
 			b.Fatalf("%v, Cache %q", err, res.Cache)
 		}
 	}
@@ -41,7 +41,7 @@ func BenchmarkCacheHitFile(b *testing.B) {
 	for b.Loop() {
 		e.g.mem.clear()
 		res, err := e.g.SearchCertification(ctx, p)
-		if err != nil || res.Cache != qcc.CacheHit {
+		if err != nil || res.Cache != CacheHit {
 			b.Fatalf("%v, Cache %q", err, res.Cache)
 		}
 	}
@@ -61,7 +61,7 @@ func BenchmarkCacheMissSandbox(b *testing.B) {
 	for b.Loop() {
 		i++
 		res, err := e.g.SearchCertification(ctx, qcc.SearchParams{SearchKey: fmt.Sprintf("不存在的公司%09d", i)})
-		if err != nil || res.Cache != qcc.CacheMiss {
+		if err != nil || res.Cache != CacheMiss {
 			b.Fatalf("%v", err)
 		}
 	}

@@ -3,11 +3,11 @@ package guard
 import (
 	"context"
 	"errors"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/testkit"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
 )
@@ -16,7 +16,7 @@ func TestRepeatedCallIsCached(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Config{})
 	first := e.mustSearch(company)
-	if first.Cache != qcc.CacheMiss || len(first.Items) == 0 {
+	if first.Cache != CacheMiss || len(first.Items) == 0 {
 		t.Fatalf("first call: Cache %q, %d items; want a miss with items", first.Cache, len(first.Items))
 	}
 	e.clock.Advance(time.Minute)
@@ -24,8 +24,8 @@ func TestRepeatedCallIsCached(t *testing.T) {
 
 	second := e.mustSearch(company)
 	e.wantCalls(1)
-	if second.Cache != qcc.CacheHit {
-		t.Errorf("second call: Cache = %q, want %q", second.Cache, qcc.CacheHit)
+	if second.Cache != CacheHit {
+		t.Errorf("second call: Cache = %q, want %q", second.Cache, CacheHit)
 	}
 	if !second.FetchedAt.Equal(first.FetchedAt) || !second.FetchedAt.Equal(start) {
 		t.Errorf("second call: FetchedAt = %v, want the first fetch's %v", second.FetchedAt, first.FetchedAt)
@@ -43,7 +43,7 @@ func TestRepeatedCallIsCached(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.wantCalls(2)
-	if d1.Cache != qcc.CacheMiss || d2.Cache != qcc.CacheHit || len(d2.Fields) != len(d1.Fields) {
+	if d1.Cache != CacheMiss || d2.Cache != CacheHit || len(d2.Fields) != len(d1.Fields) {
 		t.Errorf("detail: Cache %q then %q, fields %d then %d", d1.Cache, d2.Cache, len(d1.Fields), len(d2.Fields))
 	}
 
@@ -89,7 +89,7 @@ func TestEquivalentArgumentsShareAnEntry(t *testing.T) {
 	a := e.mustSearch(paren)
 	b := e.mustSearch("  华信创(北京)检测技术有限公司 ")
 	e.wantCalls(1)
-	if b.Cache != qcc.CacheHit || len(b.Items) != len(a.Items) || len(a.Items) == 0 {
+	if b.Cache != CacheHit || len(b.Items) != len(a.Items) || len(a.Items) == 0 {
 		t.Errorf("second spelling: Cache %q, %d items, want a hit with %d", b.Cache, len(b.Items), len(a.Items))
 	}
 }
@@ -117,7 +117,7 @@ func TestNormalizeSearchKey(t *testing.T) {
 func TestNoResultIsCachedErrorsAreNot(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Config{})
-	for i, want := range []qcc.CacheState{qcc.CacheMiss, qcc.CacheHit} {
+	for i, want := range []CacheState{CacheMiss, CacheHit} {
 		res := e.mustSearch(noResult)
 		if res.Status != 201 || res.Cache != want {
 			t.Fatalf("call %d: status %d cache %q, want 201 %q", i, res.Status, res.Cache, want)
@@ -165,12 +165,12 @@ func TestTTLExpiry(t *testing.T) {
 	e := newEnv(t, Config{CacheTTL: time.Hour})
 	e.mustSearch(company)
 	e.clock.Advance(59 * time.Minute)
-	if res := e.mustSearch(company); res.Cache != qcc.CacheHit {
+	if res := e.mustSearch(company); res.Cache != CacheHit {
 		t.Fatalf("after 59m: Cache = %q, want hit", res.Cache)
 	}
 	e.clock.Advance(time.Minute)
 	res := e.mustSearch(company)
-	if res.Cache != qcc.CacheMiss || !res.FetchedAt.Equal(start.Add(time.Hour)) {
+	if res.Cache != CacheMiss || !res.FetchedAt.Equal(start.Add(time.Hour)) {
 		t.Fatalf("after 1h: Cache %q fetched %v, want a new fetch", res.Cache, res.FetchedAt)
 	}
 	e.wantCalls(2)
@@ -180,7 +180,7 @@ func TestCacheDisabled(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Config{CacheTTL: Off})
 	for range 2 {
-		if res := e.mustSearch(company); res.Cache != qcc.CacheMiss {
+		if res := e.mustSearch(company); res.Cache != CacheMiss {
 			t.Fatalf("Cache = %q, want miss", res.Cache)
 		}
 	}
@@ -195,26 +195,26 @@ func TestMaxAge(t *testing.T) {
 
 	call := func(maxAge time.Duration) *qcc.SearchResult {
 		t.Helper()
-		ctx := qcc.WithMaxAge(context.Background(), maxAge)
+		ctx := WithMaxAge(context.Background(), maxAge)
 		res, err := e.g.SearchCertification(ctx, qcc.SearchParams{SearchKey: company})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return res
 	}
-	if res := call(time.Hour); res.Cache != qcc.CacheHit || !res.FetchedAt.Equal(start) {
+	if res := call(time.Hour); res.Cache != CacheHit || !res.FetchedAt.Equal(start) {
 		t.Fatalf("max age 1h: Cache %q fetched %v, want the 10-minute-old answer", res.Cache, res.FetchedAt)
 	}
 	res := call(5 * time.Minute)
-	if res.Cache != qcc.CacheMiss || !res.FetchedAt.Equal(start.Add(10*time.Minute)) {
+	if res.Cache != CacheMiss || !res.FetchedAt.Equal(start.Add(10*time.Minute)) {
 		t.Fatalf("max age 5m: Cache %q fetched %v, want a new fetch", res.Cache, res.FetchedAt)
 	}
 	e.wantCalls(2)
 	// The new answer replaced the old one for everybody.
-	if res := e.mustSearch(company); res.Cache != qcc.CacheHit || !res.FetchedAt.Equal(start.Add(10*time.Minute)) {
+	if res := e.mustSearch(company); res.Cache != CacheHit || !res.FetchedAt.Equal(start.Add(10*time.Minute)) {
 		t.Fatalf("after refresh: Cache %q fetched %v", res.Cache, res.FetchedAt)
 	}
-	if res := call(0); res.Cache != qcc.CacheMiss {
+	if res := call(0); res.Cache != CacheMiss {
 		t.Fatalf("max age 0: Cache %q, want miss", res.Cache)
 	}
 	e.wantCalls(3)
@@ -243,15 +243,15 @@ func TestLRUEvictionByBytes(t *testing.T) {
 	e := newEnv(t, Config{CacheMaxBytes: sizes[1] + sizes[2] + sizes[3] - 1})
 	steps := []struct {
 		page int
-		want qcc.CacheState
+		want CacheState
 	}{
-		{1, qcc.CacheMiss},
-		{2, qcc.CacheMiss},
-		{1, qcc.CacheHit},  // page 1 is now the most recently used
-		{3, qcc.CacheMiss}, // evicts page 2
-		{1, qcc.CacheHit},
-		{2, qcc.CacheMiss}, // evicts page 3
-		{3, qcc.CacheMiss},
+		{1, CacheMiss},
+		{2, CacheMiss},
+		{1, CacheHit},  // page 1 is now the most recently used
+		{3, CacheMiss}, // evicts page 2
+		{1, CacheHit},
+		{2, CacheMiss}, // evicts page 3
+		{3, CacheMiss},
 	}
 	for i, s := range steps {
 		res, err := e.g.SearchCertification(context.Background(), page(s.page))
@@ -300,9 +300,7 @@ func TestConcurrentIdenticalCallsShareOneRequest(t *testing.T) {
 	t.Parallel()
 	const callers = 50
 	e := newEnv(t, Config{})
-	g := &gate{open: make(chan struct{})}
-	e.client = newClient(t, e.sb, e.clock, func(rt http.RoundTripper) http.RoundTripper { g.next = rt; return g })
-	e.g = e.open()
+	g := e.gated()
 
 	results := make([]*qcc.SearchResult, callers)
 	errs := make([]error, callers)
@@ -310,13 +308,12 @@ func TestConcurrentIdenticalCallsShareOneRequest(t *testing.T) {
 	for i := range callers {
 		wg.Go(func() { results[i], errs[i] = e.search(company) })
 	}
-	_, key := searchQuery(qcc.SearchParams{SearchKey: company})
-	waitFollowers(t, e.g, key, callers-1)
-	close(g.open)
+	waitWaiting(t, e.g, callers-1)
+	g.Open()
 	wg.Wait()
 
 	e.wantCalls(1)
-	count := map[qcc.CacheState]int{}
+	count := map[CacheState]int{}
 	for i, res := range results {
 		if errs[i] != nil {
 			t.Fatalf("caller %d: %v", i, errs[i])
@@ -326,7 +323,7 @@ func TestConcurrentIdenticalCallsShareOneRequest(t *testing.T) {
 			t.Errorf("caller %d got a different answer", i)
 		}
 	}
-	if count[qcc.CacheMiss] != 1 || count[qcc.CacheCoalesced] != callers-1 {
+	if count[CacheMiss] != 1 || count[CacheCoalesced] != callers-1 {
 		t.Errorf("cache states %v, want 1 miss and %d coalesced", count, callers-1)
 	}
 	u := e.g.Usage()
@@ -343,9 +340,7 @@ func TestConcurrentIdenticalCallsShareOneRequest(t *testing.T) {
 func TestCoalescedErrorIsShared(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Config{MaxRetries: Off})
-	g := &gate{open: make(chan struct{})}
-	e.client = newClient(t, e.sb, e.clock, func(rt http.RoundTripper) http.RoundTripper { g.next = rt; return g })
-	e.g = e.open()
+	g := e.gated()
 	e.sb.FailNext(qcc.MethodSearch, 1, sandbox.Fault{HTTPStatus: 502})
 
 	errs := make([]error, 3)
@@ -353,9 +348,8 @@ func TestCoalescedErrorIsShared(t *testing.T) {
 	for i := range errs {
 		wg.Go(func() { _, errs[i] = e.search(company) })
 	}
-	_, key := searchQuery(qcc.SearchParams{SearchKey: company})
-	waitFollowers(t, e.g, key, 2)
-	close(g.open)
+	waitWaiting(t, e.g, 2)
+	g.Open()
 	wg.Wait()
 	e.wantCalls(1)
 	for i, err := range errs {
@@ -370,14 +364,11 @@ func TestCoalescedErrorIsShared(t *testing.T) {
 
 func TestCoalescedCallersAndCancellation(t *testing.T) {
 	t.Parallel()
-	_, key := searchQuery(qcc.SearchParams{SearchKey: company})
 
 	t.Run("follower gives up, leader carries on", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, Config{})
-		g := &gate{open: make(chan struct{})}
-		e.client = newClient(t, e.sb, e.clock, func(rt http.RoundTripper) http.RoundTripper { g.next = rt; return g })
-		e.g = e.open()
+		g := e.gated()
 
 		leader := make(chan *qcc.SearchResult)
 		go func() { res, _ := e.search(company); leader <- res }()
@@ -387,13 +378,13 @@ func TestCoalescedCallersAndCancellation(t *testing.T) {
 			_, err := e.g.SearchCertification(ctx, qcc.SearchParams{SearchKey: company})
 			follower <- err
 		}()
-		waitFollowers(t, e.g, key, 1)
+		waitWaiting(t, e.g, 1)
 		cancel()
 		if err := <-follower; !errors.Is(err, qcc.KindCanceled) || !errors.Is(err, context.Canceled) {
 			t.Fatalf("follower: %v, want canceled", err)
 		}
-		close(g.open)
-		if res := <-leader; res == nil || res.Cache != qcc.CacheMiss {
+		g.Open()
+		if res := <-leader; res == nil || res.Cache != CacheMiss {
 			t.Fatalf("leader: %+v", res)
 		}
 		e.wantCalls(1)
@@ -402,9 +393,7 @@ func TestCoalescedCallersAndCancellation(t *testing.T) {
 	t.Run("leader gives up, follower asks again", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, Config{})
-		g := &gate{open: make(chan struct{})}
-		e.client = newClient(t, e.sb, e.clock, func(rt http.RoundTripper) http.RoundTripper { g.next = rt; return g })
-		e.g = e.open()
+		g := e.gated()
 
 		ctx, cancel := context.WithCancel(context.Background())
 		leader := make(chan error)
@@ -413,28 +402,16 @@ func TestCoalescedCallersAndCancellation(t *testing.T) {
 			leader <- err
 		}()
 		// Wait for the leader's flight before starting the follower.
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			e.g.flightsMu.Lock()
-			_, inFlight := e.g.flights[key]
-			e.g.flightsMu.Unlock()
-			if inFlight {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("no flight")
-			}
-			time.Sleep(time.Millisecond)
-		}
+		testkit.WaitFor(t, "the leader's request", func() bool { return g.Arrived() == 1 })
 		follower := make(chan *qcc.SearchResult)
 		go func() { res, _ := e.search(company); follower <- res }()
-		waitFollowers(t, e.g, key, 1)
+		waitWaiting(t, e.g, 1)
 		cancel()
 		if err := <-leader; !errors.Is(err, qcc.KindCanceled) {
 			t.Fatalf("leader: %v, want canceled", err)
 		}
-		close(g.open)
-		if res := <-follower; res == nil || res.Cache != qcc.CacheMiss {
+		g.Open()
+		if res := <-follower; res == nil || res.Cache != CacheMiss {
 			t.Fatalf("follower: %+v, want its own miss", res)
 		}
 		e.wantCalls(1) // the canceled request never reached QCC

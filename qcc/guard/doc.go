@@ -26,12 +26,20 @@
 //	defer g.Close()
 //	res, err := g.SearchCertification(ctx, qcc.SearchParams{SearchKey: "企查查科技有限公司"})
 //
-// Results say how they were obtained in Cache (qcc.CacheHit, CacheMiss or
+// Results say how they were obtained in Cache (CacheHit, CacheMiss or
 // CacheCoalesced) while FetchedAt stays the time QCC answered, so a caller
-// can judge freshness. qcc.WithMaxAge on the context asks for an answer
-// no older than its limit, and a limit of 0 for a new one. Refusals
-// made without calling QCC are *qcc.Error values with Local set to a
-// sentence saying why and until when; cooldowns repeat QCC's own code and
-// kind, the rate limit and the budget use qcc.KindLocalLimit. Cooldowns
-// and the budget never stop cached answers from being served.
+// can judge freshness. WithMaxAge on the context asks for an answer no
+// older than its limit, and a limit of 0 for a new one. Refusals made
+// without calling QCC are *qcc.Error values with Local set to a sentence
+// saying why and until when; cooldowns repeat QCC's own code and kind, the
+// rate limit and the budget use qcc.KindLocalLimit. Which codes pause
+// which calls, and for how long, is the status table's decision
+// (qcc.StatusInfo.Pause), not the guard's. Cooldowns and the budget never
+// stop cached answers from being served.
+//
+// The answer store, the cooldowns and budget, the rate limit and the
+// coalescing across processes sit behind small interfaces (AnswerStore,
+// StateStore, Limiter, Flights; see seam.go), so that several replicas can
+// share them. Without Config.Answers, State, Limiter and Flights, a Guard
+// uses its own: memory, the bbolt file, a token bucket.
 package guard

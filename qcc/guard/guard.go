@@ -17,13 +17,6 @@ import (
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 )
 
-// Upstream is what a Guard protects: a *qcc.Client, or anything with the
-// same two methods and the same error conventions (*qcc.Error values).
-type Upstream interface {
-	SearchCertification(ctx context.Context, p qcc.SearchParams) (*qcc.SearchResult, error)
-	GetCertificationDetailByID(ctx context.Context, certID string) (*qcc.CertificationDetail, error)
-}
-
 // Off turns off a Config setting whose documentation says so. Any negative
 // value does the same; Off is just easier to read.
 const Off = -1
@@ -88,8 +81,9 @@ type Config struct {
 	// DefaultRetryMaxDelay (2 seconds).
 	RetryMaxDelay time.Duration
 	// CredentialCooldown is how long every upstream request is refused
-	// locally after QCC rejected the key or account (codes 101, 102, 103,
-	// 104, 107, 112, 115, 119). Zero means DefaultCredentialCooldown (1
+	// locally after QCC rejected the key or the account or blocked it (the
+	// codes whose qcc.Pause is Configured: 101, 102, 103, 104, 106, 107,
+	// 108, 112, 115, 119, 121). Zero means DefaultCredentialCooldown (1
 	// minute); Off (any negative value) does not pause.
 	CredentialCooldown time.Duration
 	// MaxCallsPerDay caps the requests sent to QCC per Beijing calendar
@@ -101,6 +95,19 @@ type Config struct {
 	// Logger receives warnings (cooldowns started, cache file trouble) and
 	// debug messages (retries); nil discards them.
 	Logger *slog.Logger
+
+	// Answers, if set, is the cache level behind the memory cache instead
+	// of CacheFile: an answer store several processes share, say.
+	Answers AnswerStore
+	// State, if set, keeps the cooldowns and the budget count instead of
+	// this process's memory and CacheFile.
+	State StateStore
+	// Limiter, if set, is the rate limit instead of Rate and Burst.
+	Limiter Limiter
+	// Flights, if set, lets identical concurrent calls in several
+	// processes share one upstream request; nil shares them within this
+	// process only.
+	Flights Flights
 }
 
 // Guard answers repeated questions from its cache and keeps the QCC key
@@ -114,17 +121,19 @@ type Guard struct {
 	cacheOn bool
 	ttl     time.Duration
 	mem     *memCache
-	store   *store // nil without a cache file
+	answers AnswerStore // nil: memory only
+	file    *store      // nil without a cache file; closed by Close
 
-	limiter    *rate.Limiter // nil when off
-	perSecond  float64
+	limiter    Limiter // nil when off
+	perSecond  float64 // 0 when the limiter does not say
+	shared     Flights // nil: coalescing within the process only
 	maxRetries int
 	retryBase  time.Duration
 	retryMax   time.Duration
 	limits     *limits
 
 	flightsMu sync.Mutex
-	flights   map[string]*flight
+	flights   map[string]*flight // in this process, by cache key
 
 	usage     counters
 	closeOnce sync.Once
@@ -141,9 +150,6 @@ type flight struct {
 	// context (canceled, or no rate-limit slot before its deadline): the
 	// others then ask again rather than inherit it.
 	callerSpecific bool
-	// followers counts the callers that joined, under Guard.flightsMu;
-	// tests use it to know when every caller is waiting.
-	followers int
 }
 
 // New returns a Guard in front of up. It fails when cfg is inconsistent,
@@ -184,27 +190,36 @@ func New(up Upstream, cfg Config) (*Guard, error) {
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
-	if r := orDefault(cfg.Rate, DefaultRate); r > 0 && !math.IsInf(r, 1) {
+	switch r := orDefault(cfg.Rate, DefaultRate); {
+	case cfg.Limiter != nil:
+		g.limiter = cfg.Limiter
+		if l, ok := cfg.Limiter.(*rate.Limiter); ok && l.Limit() != rate.Inf {
+			g.perSecond = float64(l.Limit())
+		}
+	case r > 0 && !math.IsInf(r, 1):
 		g.perSecond = r
 		g.limiter = rate.NewLimiter(rate.Limit(r), orDefault(cfg.Burst, DefaultBurst))
 	}
-	if cfg.CacheFile != "" {
+	// The file serves whatever no injected backend does; with both
+	// injected it is not opened at all.
+	if cfg.CacheFile != "" && (cfg.Answers == nil || cfg.State == nil) {
 		st, err := openStore(cfg.CacheFile, orDefault(cfg.CacheFileTimeout, DefaultCacheFileTimeout),
-			orDefault(cfg.CacheMaxBytes, DefaultCacheMaxBytes), g.now(), g.log)
+			orDefault(cfg.CacheMaxBytes, DefaultCacheMaxBytes), g.now, g.log)
 		if err != nil {
 			return nil, fmt.Errorf("guard: %w", err)
 		}
-		g.store = st
+		g.file = st
 	}
-	g.limits = &limits{
-		now:                g.now,
-		log:                g.log,
-		credentialCooldown: orDefault(cfg.CredentialCooldown, DefaultCredentialCooldown),
-		maxPerDay:          cfg.MaxCallsPerDay,
-		store:              g.store,
-		queries:            make(map[string]cooldown),
+	g.answers = cfg.Answers
+	if g.answers == nil && g.file != nil {
+		g.answers = g.file
 	}
-	g.limits.load()
+	state := cfg.State
+	if state == nil {
+		state = newLocalState(g.file, g.now())
+	}
+	g.shared = cfg.Flights
+	g.limits = newLimits(state, g.log, orDefault(cfg.CredentialCooldown, DefaultCredentialCooldown), cfg.MaxCallsPerDay)
 	return g, nil
 }
 
@@ -222,8 +237,8 @@ func orDefault[T comparable](v, def T) T {
 // Close; a second Close does nothing.
 func (g *Guard) Close() error {
 	g.closeOnce.Do(func() {
-		if g.store != nil {
-			g.closeErr = g.store.close()
+		if g.file != nil {
+			g.closeErr = g.file.close()
 		}
 	})
 	return g.closeErr
@@ -235,7 +250,9 @@ func (g *Guard) Close() error {
 // spellings of one name share one answer.
 func (g *Guard) SearchCertification(ctx context.Context, p qcc.SearchParams) (*qcc.SearchResult, error) {
 	p, key := searchQuery(p)
-	if searchCheap(p) {
+	if qcc.CheckSearch(p, g.now()) != nil {
+		// The client refuses it without sending: it costs nothing, so it
+		// needs neither the cache, the rate limit nor the budget.
 		return g.up.SearchCertification(ctx, p)
 	}
 	v, err := g.do(ctx, qcc.MethodSearch, key, func(ctx context.Context) (any, error) {
@@ -279,13 +296,9 @@ func (g *Guard) GetCertificationDetailByID(ctx context.Context, certID string) (
 // notFound rebuilds the client's error for an unknown id from a kept
 // answer, saying where the answer came from.
 func notFound(d *qcc.CertificationDetail) *qcc.Error {
-	info, _ := qcc.LookupStatus(201)
-	e := &qcc.Error{
-		Kind: info.Kind, Code: 201, Message: d.Message, Method: qcc.MethodDetail,
-		Retry: info.Retry, Received: d.FetchedAt, Action: qcc.DetailNotFoundAction,
-	}
-	if d.Cache == qcc.CacheHit {
-		e.Local = "QCC answered 201 for this id at " + beijingTime(d.FetchedAt) + "; the answer was kept in the cache"
+	e := qcc.DetailNotFoundError(d.Message, d.FetchedAt)
+	if d.Cache == CacheHit {
+		e.Local = qcc.ReasonNotFoundKept.Local(beijingTime(d.FetchedAt))
 	}
 	return e
 }
@@ -293,17 +306,15 @@ func notFound(d *qcc.CertificationDetail) *qcc.Error {
 // do answers one call: from the cache, from an identical call in flight,
 // or by leading an upstream request.
 func (g *Guard) do(ctx context.Context, method, key string, call func(context.Context) (any, error)) (any, error) {
-	maxAge, limited := qcc.MaxAge(ctx)
-	if e, ok := g.lookup(key, maxAge, limited); ok {
+	maxAge, limited := MaxAge(ctx)
+	if e, ok := g.lookup(ctx, key, maxAge, limited); ok {
 		g.usage.hits.Add(1)
-		return copyAnswer(e.val, qcc.CacheHit), nil
+		return copyAnswer(e.val, CacheHit), nil
 	}
 	for {
 		g.flightsMu.Lock()
 		f, joined := g.flights[key]
-		if joined {
-			f.followers++
-		} else {
+		if !joined {
 			f = &flight{done: make(chan struct{})}
 			g.flights[key] = f
 		}
@@ -311,15 +322,18 @@ func (g *Guard) do(ctx context.Context, method, key string, call func(context.Co
 		if !joined {
 			return g.lead(ctx, method, key, f, call, maxAge, limited)
 		}
+		g.usage.waiting.Add(1)
 		select {
 		case <-f.done:
+			g.usage.waiting.Add(-1)
 		case <-ctx.Done():
+			g.usage.waiting.Add(-1)
 			// The leader carries on for the others and for the cache.
-			return nil, canceledError(method, ctx.Err(), g.now())
+			return nil, qcc.CanceledError(method, ctx.Err(), g.now())
 		}
 		if f.callerSpecific {
 			if err := ctx.Err(); err != nil {
-				return nil, canceledError(method, err, g.now())
+				return nil, qcc.CanceledError(method, err, g.now())
 			}
 			continue
 		}
@@ -327,7 +341,7 @@ func (g *Guard) do(ctx context.Context, method, key string, call func(context.Co
 		if f.err != nil {
 			return nil, copyError(f.err)
 		}
-		return copyAnswer(f.val, qcc.CacheCoalesced), nil
+		return copyAnswer(f.val, CacheCoalesced), nil
 	}
 }
 
@@ -346,17 +360,28 @@ func (g *Guard) lead(ctx context.Context, method, key string, f *flight, call fu
 	}()
 	// Another leader may have stored the answer between the first look
 	// and taking the lead.
-	if e, ok := g.lookup(key, maxAge, limited); ok {
+	if e, ok := g.lookup(ctx, key, maxAge, limited); ok {
 		g.usage.hits.Add(1)
 		f.val = e.val
 		landed = true
 		g.land(key, f)
-		return copyAnswer(e.val, qcc.CacheHit), nil
+		return copyAnswer(e.val, CacheHit), nil
+	}
+	if g.shared != nil {
+		release, v, ok := g.leadShared(ctx, key, maxAge, limited)
+		if ok {
+			g.usage.coalesced.Add(1)
+			f.val = v
+			landed = true
+			g.land(key, f)
+			return copyAnswer(v, CacheCoalesced), nil
+		}
+		defer release() // after remember: the others look for the answer once it is released
 	}
 	g.usage.misses.Add(1)
 	v, err := g.fetch(ctx, method, key, call)
 	if err == nil && g.cacheOn && cacheable(v) {
-		g.remember(key, v) // before landing, so no caller finds neither flight nor answer
+		g.remember(ctx, key, v) // before landing, so no caller finds neither flight nor answer
 	}
 	f.val, f.err = v, err
 	f.callerSpecific = errors.Is(err, qcc.KindCanceled) || errors.Is(err, errNoRateSlot)
@@ -365,7 +390,43 @@ func (g *Guard) lead(ctx context.Context, method, key string, f *flight, call fu
 	if err != nil {
 		return nil, err
 	}
-	return copyAnswer(v, qcc.CacheMiss), nil
+	return copyAnswer(v, CacheMiss), nil
+}
+
+// sharedLeadTTL bounds how long a lead across processes is held if its
+// holder dies: longer than any one call with its retries normally takes.
+const sharedLeadTTL = time.Minute
+
+// leadShared takes the lead for key across processes. When another
+// process holds it, it waits for that one and returns its answer with ok
+// set, if the answer store has it by then. Otherwise the caller asks QCC
+// itself, and must call release when done. A failing Flights backend
+// leaves coalescing within this process.
+func (g *Guard) leadShared(ctx context.Context, key string, maxAge time.Duration, limited bool) (release func(), v any, ok bool) {
+	nothing := func() {}
+	ttl := sharedLeadTTL
+	if deadline, has := ctx.Deadline(); has {
+		ttl = max(min(ttl, time.Until(deadline)), time.Second)
+	}
+	release, led, err := g.shared.Lead(ctx, key, ttl)
+	switch {
+	case err != nil:
+		g.log.Debug("shared coalescing unavailable; coalescing within this process", "error", err.Error())
+		return nothing, nil, false
+	case led:
+		if release == nil {
+			release = nothing
+		}
+		return release, nil, false
+	}
+	if err := g.shared.Await(ctx, key); err != nil {
+		return nothing, nil, false // canceled: fetch reports it; else ask QCC ourselves
+	}
+	if e, found := g.lookup(ctx, key, maxAge, limited); found {
+		return nothing, e.val, true
+	}
+	// The other process's answer was an error or not kept: ask ourselves.
+	return nothing, nil, false
 }
 
 // land ends a flight.
@@ -387,8 +448,9 @@ func copyError(err error) error {
 }
 
 // lookup returns a cached answer fit for the call, first from memory, then
-// from the file, whose answers are brought into memory for the next time.
-func (g *Guard) lookup(key string, maxAge time.Duration, limited bool) (*entry, bool) {
+// from the answer store, whose answers are brought into memory for the
+// next time.
+func (g *Guard) lookup(ctx context.Context, key string, maxAge time.Duration, limited bool) (*entry, bool) {
 	if !g.cacheOn {
 		return nil, false
 	}
@@ -400,14 +462,24 @@ func (g *Guard) lookup(key string, maxAge time.Duration, limited bool) (*entry, 
 		if !now.Before(e.expires) {
 			g.mem.remove(key)
 		}
-		// The file holds nothing newer than memory.
+		// The store holds nothing newer than memory, unless another
+		// process shares it: an answer that is too old here is asked for
+		// again, which also refreshes the shared one.
 		return nil, false
 	}
-	if g.store == nil {
+	if g.answers == nil {
 		return nil, false
 	}
-	e, ok := g.store.get(key)
-	if !ok || !now.Before(e.expires) {
+	data, found, err := g.answers.GetAnswer(ctx, key)
+	if err != nil {
+		g.log.Debug("answer store unavailable; memory cache only", "error", err.Error())
+		return nil, false
+	}
+	if !found {
+		return nil, false
+	}
+	e, err := decodeEntry(key, data)
+	if err != nil || !now.Before(e.expires) {
 		return nil, false
 	}
 	g.mem.add(e)
@@ -415,7 +487,7 @@ func (g *Guard) lookup(key string, maxAge time.Duration, limited bool) (*entry, 
 }
 
 // remember caches v, QCC's answer for key.
-func (g *Guard) remember(key string, v any) {
+func (g *Guard) remember(ctx context.Context, key string, v any) {
 	now := g.now()
 	at := fetchedAt(v)
 	if at.IsZero() {
@@ -429,8 +501,11 @@ func (g *Guard) remember(key string, v any) {
 	}
 	e.size = int64(len(data) + len(key))
 	g.mem.add(e)
-	if g.store != nil {
-		g.store.put(e, data, now)
+	if g.answers != nil {
+		// The caller may have gone; the answer is paid for all the same.
+		if err := g.answers.PutAnswer(context.WithoutCancel(ctx), key, data, e.expires); err != nil {
+			g.log.Debug("answer not kept in the answer store", "key", key, "error", err.Error())
+		}
 	}
 }
 
@@ -440,12 +515,12 @@ func (g *Guard) fetch(ctx context.Context, method, key string, call func(context
 	var last error // the upstream failure being retried
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
-			return nil, canceledError(method, err, g.now())
+			return nil, qcc.CanceledError(method, err, g.now())
 		}
 		// Checked before waiting for a slot, so that a refused call is
 		// refused at once, and again after it, as a cooldown or the
 		// budget may have run out meanwhile.
-		if refusal := g.limits.check(method, key, g.now()); refusal != nil {
+		if refusal := g.limits.check(ctx, method, key, g.now()); refusal != nil {
 			return nil, g.refuse(last, refusal)
 		}
 		if err := g.waitForSlot(ctx, method); err != nil {
@@ -455,23 +530,24 @@ func (g *Guard) fetch(ctx context.Context, method, key string, call func(context
 			return nil, g.refuse(last, err)
 		}
 		now := g.now()
-		if refusal := g.limits.check(method, key, now); refusal != nil {
+		if refusal := g.limits.check(ctx, method, key, now); refusal != nil {
 			return nil, g.refuse(last, refusal)
 		}
-		if refusal := g.limits.reserve(method, now); refusal != nil {
+		day, refusal := g.limits.reserve(ctx, method, now)
+		if refusal != nil {
 			return nil, g.refuse(last, refusal)
 		}
 
 		v, err := call(ctx)
 		if err != nil && !sent(err) {
-			g.limits.refund(g.now())
+			g.limits.refund(context.WithoutCancel(ctx), day)
 			return nil, err
 		}
 		g.usage.upstream(outcome(v, err))
 		if err == nil {
 			return v, nil
 		}
-		if kind, c := g.limits.observe(key, err, g.now()); kind != "" {
+		if kind, c := g.limits.observe(ctx, key, err, g.now()); kind != "" {
 			g.log.Warn("QCC refused a call; repeating its answer locally until the refusal can have lifted",
 				"code", c.Code, "cooldown", kind, "until", c.Until, "method", method)
 		}
@@ -496,7 +572,7 @@ func (g *Guard) fetch(ctx context.Context, method, key string, call func(context
 		case <-timer.C:
 		case <-ctx.Done():
 			timer.Stop()
-			return nil, canceledError(method, ctx.Err(), g.now())
+			return nil, qcc.CanceledError(method, ctx.Err(), g.now())
 		}
 		last = err
 	}
@@ -521,7 +597,7 @@ func (g *Guard) waitForSlot(ctx context.Context, method string) *qcc.Error {
 	// Wait fails at once when the slot comes after ctx's deadline.
 	if err := g.limiter.Wait(ctx); err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return canceledError(method, ctxErr, g.now())
+			return qcc.CanceledError(method, ctxErr, g.now())
 		}
 		return rateRefusal(method, g.perSecond, g.now())
 	}
@@ -591,6 +667,9 @@ type Usage struct {
 	CacheMisses int64
 	// Coalesced counts calls that shared another caller's request.
 	Coalesced int64
+	// Waiting is how many calls are waiting, right now, for an identical
+	// caller's request to come back.
+	Waiting int64
 	// LocalRefusals counts calls refused without asking QCC, by a
 	// cooldown, the budget or the rate limit.
 	LocalRefusals int64
@@ -643,15 +722,16 @@ func (g *Guard) Usage() Usage {
 		CacheHits:       g.usage.hits.Load(),
 		CacheMisses:     g.usage.misses.Load(),
 		Coalesced:       g.usage.coalesced.Load(),
+		Waiting:         g.usage.waiting.Load(),
 		LocalRefusals:   g.usage.refusals.Load(),
 		BudgetLimit:     g.limits.maxPerDay,
-		BudgetUsedToday: g.limits.used(g.now()),
+		BudgetUsedToday: g.limits.used(context.Background(), g.now()),
 	}
 }
 
 // counters are the live counters behind Usage.
 type counters struct {
-	hits, misses, coalesced, refusals atomic.Int64
+	hits, misses, coalesced, refusals, waiting atomic.Int64
 
 	mu    sync.Mutex
 	calls map[string]int

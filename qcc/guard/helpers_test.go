@@ -1,70 +1,31 @@
 package guard
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/testkit"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
 )
 
-// start is the fake clock's first reading: 10:00 in Beijing on the day the
-// sandbox's data set is dated, far from midnight.
-var start = time.Date(2026, 11, 27, 10, 0, 0, 0, qcc.Beijing)
-
-// clock is a fake time source that moves only when told to.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: start} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// logBuffer collects log output from concurrent goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// start is the fake clock's first reading.
+var start = testkit.Start
 
 // env is the real stack: sandbox → qcc.Client → Guard, on a fake clock.
 type env struct {
 	t      testing.TB
-	clock  *clock
+	clock  *testkit.Clock
 	sb     *sandbox.Sandbox
 	client *qcc.Client
 	g      *Guard
-	logs   *logBuffer
+	logs   *testkit.SyncBuffer
 	cfg    Config
 }
 
@@ -87,27 +48,12 @@ func testConfig(cfg Config) Config {
 // Guard at the end of the test.
 func newEnv(t testing.TB, cfg Config) *env {
 	t.Helper()
-	e := &env{t: t, clock: newClock(), logs: &logBuffer{}}
+	e := &env{t: t, clock: testkit.NewClock(), logs: &testkit.SyncBuffer{}}
 	e.cfg = testConfig(cfg)
 	e.sb = sandbox.New(sandbox.Config{Now: e.clock.Now})
-	e.client = newClient(t, e.sb, e.clock, nil)
+	e.client = testkit.Client(t, e.sb, e.clock.Now, nil)
 	e.g = e.open()
 	return e
-}
-
-// newClient returns a client of sb; wrap, when set, wraps its transport.
-func newClient(t testing.TB, sb *sandbox.Sandbox, c *clock, wrap func(http.RoundTripper) http.RoundTripper) *qcc.Client {
-	t.Helper()
-	rt := sb.Transport()
-	if wrap != nil {
-		rt = wrap(rt)
-	}
-	client, err := qcc.New(sandbox.DemoAppKey, sandbox.DemoSecretKey,
-		qcc.WithHTTPClient(&http.Client{Transport: rt}), qcc.WithClock(c.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return client
 }
 
 // open makes a new Guard on the env's client and config, as a restarted
@@ -133,7 +79,7 @@ func (e *env) restart() {
 		e.t.Fatalf("Close: %v", err)
 	}
 	e.sb = sandbox.New(sandbox.Config{Now: e.clock.Now})
-	e.client = newClient(e.t, e.sb, e.clock, nil)
+	e.client = testkit.Client(e.t, e.sb, e.clock.Now, nil)
 	e.g = e.open()
 }
 
@@ -192,40 +138,40 @@ func wantLocal(t testing.TB, err error, code int, kind qcc.Kind, localHas string
 	return e
 }
 
-// gate is a transport that holds every request until opened, so that a
-// test can line callers up behind one request without timing.
-type gate struct {
-	next http.RoundTripper
-	open chan struct{}
+// gated rebuilds e's Guard on a client whose requests wait at a closed
+// gate, so that a test can line callers up behind one request.
+func (e *env) gated() *testkit.Gate {
+	e.t.Helper()
+	var g *testkit.Gate
+	e.client = testkit.Client(e.t, e.sb, e.clock.Now, func(rt http.RoundTripper) http.RoundTripper {
+		g = testkit.NewGate(rt)
+		return g
+	})
+	e.g = e.open()
+	return g
 }
 
-func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
-	select {
-	case <-g.open:
-		return g.next.RoundTrip(req)
-	case <-req.Context().Done():
-		return nil, req.Context().Err()
-	}
-}
-
-// waitFollowers waits until n callers wait on the flight for key.
-func waitFollowers(t testing.TB, g *Guard, key string, n int) {
+// waitWaiting waits until n callers wait for another caller's request,
+// as the Guard's own Usage reports.
+func waitWaiting(t testing.TB, g *Guard, n int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		g.flightsMu.Lock()
-		f := g.flights[key]
-		got := 0
-		if f != nil {
-			got = f.followers
-		}
-		g.flightsMu.Unlock()
-		if got == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d followers after 30s, want %d", got, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.WaitFor(t, fmt.Sprintf("%d waiting callers", n), func() bool { return g.Usage().Waiting == int64(n) })
+}
+
+// The memory cache's clear and stats serve only the tests.
+
+// clear empties the cache.
+func (c *memCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.order.Init()
+	clear(c.items)
+	c.bytes = 0
+}
+
+// stats returns the number of entries and their bytes.
+func (c *memCache) stats() (int, int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.items), c.bytes
 }

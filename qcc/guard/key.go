@@ -3,7 +3,6 @@ package guard
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 )
@@ -54,12 +53,4 @@ func detailQuery(certID string) (string, string) {
 	b := append(buf[:0], "detail "...)
 	b = strconv.AppendQuote(b, certID)
 	return certID, string(b)
-}
-
-// searchCheap reports whether the client refuses p before sending it.
-// Such calls are passed straight through: they cost nothing, so they need
-// neither the cache, the rate limit nor the budget.
-func searchCheap(p qcc.SearchParams) bool {
-	return utf8.RuneCountInString(p.SearchKey) < qcc.MinSearchKeyLength ||
-		p.PageSize < 0 || p.PageSize > qcc.MaxPageSize || p.PageIndex < 0
 }

@@ -2,295 +2,264 @@ package guard
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 )
 
-// queryCooldown is how long QCC's 110 ("the same query failed repeatedly;
-// wait 2 hours") keeps one query from being sent again.
-const queryCooldown = 2 * time.Hour
-
-// A cooldown is a refusal QCC made that the guard repeats locally until
-// it can have lifted, instead of provoking it again.
-type cooldown struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-	// Since is when QCC answered with Code.
-	Since time.Time `json:"since"`
-	Until time.Time `json:"until"`
-}
-
-// budget counts the upstream requests of one Beijing calendar day.
-type budget struct {
-	Day  string `json:"day"` // 2006-01-02 in Beijing
-	Used int    `json:"used"`
-}
-
-// State names in the cache file.
 const (
-	stateBudget      = "budget"
-	stateQuota       = "cooldown/quota"
-	stateCredential  = "cooldown/credential"
-	stateQueryPrefix = "cooldown/query/"
 	beijingDayLayout = "2006-01-02"
 	localTimeLayout  = time.RFC3339
 )
 
-// credentialCodes are the codes that say the key or account is unusable:
-// repeating the request cannot help before the operator acts, and
-// hammering QCC with it risks a ban.
-var credentialCodes = map[int]bool{101: true, 102: true, 103: true, 104: true, 107: true, 112: true, 115: true, 119: true}
-
-// limits holds the cooldowns and the daily budget, mirrored in the cache
-// file when there is one so that a restart does not forget them.
+// limits applies the cooldowns and the daily budget through a StateStore.
+// The pause each QCC code calls for comes from the status table
+// (qcc.StatusInfo.Pause); limits only names and times it.
 type limits struct {
-	now                func() time.Time
+	state              StateStore
 	log                *slog.Logger
-	credentialCooldown time.Duration // <= 0: none
+	credentialCooldown time.Duration // <= 0: configured pauses are off
 	maxPerDay          int           // 0: unlimited
-	store              *store        // nil without a cache file
 
-	mu         sync.Mutex
-	queries    map[string]cooldown
-	quota      *cooldown
-	credential *cooldown
-	budget     budget
+	// seen mirrors the cooldowns this process started, for when the state
+	// store cannot be reached: the refusals QCC gave this process are
+	// still repeated. known is the budget count this process last saw,
+	// the floor of a store that lost its data.
+	mu    sync.Mutex
+	seen  map[string]Cooldown
+	known budget
 }
 
-// load restores the state saved in the file, skipping what has expired.
-func (l *limits) load() {
-	if l.store == nil {
-		return
+func newLimits(state StateStore, log *slog.Logger, credentialCooldown time.Duration, maxPerDay int) *limits {
+	return &limits{state: state, log: log, credentialCooldown: credentialCooldown, maxPerDay: maxPerDay,
+		seen: make(map[string]Cooldown)}
+}
+
+// cooldownName is the StateStore name of the pause p for the query key.
+func cooldownName(p qcc.Pause, key string) string {
+	switch {
+	case p.Scope == qcc.PauseQuery:
+		return CooldownQueryPrefix + key
+	case p.UntilBeijingMidnight:
+		return CooldownQuota
+	default:
+		return CooldownCredential
 	}
-	now := l.now()
-	l.store.eachState(func(name string, data []byte) {
-		if name == stateBudget {
-			_ = json.Unmarshal(data, &l.budget)
-			return
-		}
-		var c cooldown
-		if json.Unmarshal(data, &c) != nil || !now.Before(c.Until) {
-			return
-		}
-		switch {
-		case name == stateQuota:
-			l.quota = &c
-		case name == stateCredential:
-			l.credential = &c
-		case strings.HasPrefix(name, stateQueryPrefix):
-			l.queries[strings.TrimPrefix(name, stateQueryPrefix)] = c
-		}
-	})
 }
 
 // check returns the local refusal for a call of method with cache key key
 // at now, or nil when it may go upstream as far as cooldowns and the budget
 // are concerned. It reserves nothing.
-func (l *limits) check(method, key string, now time.Time) *qcc.Error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if c := l.quota; c != nil && now.Before(c.Until) {
-		return quotaRefusal(method, *c, now)
+func (l *limits) check(ctx context.Context, method, key string, now time.Time) *qcc.Error {
+	query := CooldownQueryPrefix + key
+	names := []string{CooldownQuota, CooldownCredential, query}
+	found, err := l.state.Cooldowns(ctx, names, now)
+	if err != nil {
+		l.log.Debug("cooldowns unavailable; using this process's own", "error", err.Error())
+		found = l.seenCooldowns(names, now)
 	}
-	if c := l.credential; c != nil && now.Before(c.Until) {
-		return credentialRefusal(method, *c, now)
-	}
-	if c, ok := l.queries[key]; ok {
-		if now.Before(c.Until) {
-			return queryRefusal(method, c, now)
+	for _, name := range names { // the widest pause first
+		if c, ok := found[name]; ok && now.Before(c.Until) {
+			return cooldownRefusal(method, name, c, now)
 		}
-		delete(l.queries, key)
 	}
-	if l.maxPerDay > 0 && l.usedLocked(now) >= l.maxPerDay {
-		return l.budgetRefusal(method, now)
+	if l.maxPerDay > 0 {
+		used, err := l.state.Used(ctx, beijingDay(now))
+		if err == nil && used >= l.maxPerDay {
+			return l.budgetRefusal(method, now)
+		}
 	}
 	return nil
 }
 
-// usedLocked returns the requests counted for now's Beijing day.
-func (l *limits) usedLocked(now time.Time) int {
-	if l.budget.Day != beijingDay(now) {
-		return 0
+func (l *limits) seenCooldowns(names []string, now time.Time) map[string]Cooldown {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]Cooldown)
+	for _, n := range names {
+		if c, ok := l.seen[n]; ok && now.Before(c.Until) {
+			out[n] = c
+		}
 	}
-	return l.budget.Used
+	return out
 }
 
 // reserve counts one upstream request against the budget, or refuses it
 // when the day's budget is used up. It is taken before the request is sent
-// so that concurrent calls cannot overshoot the budget together.
-func (l *limits) reserve(method string, now time.Time) *qcc.Error {
+// so that concurrent calls cannot overshoot the budget together. It
+// returns the day counted, for refund.
+func (l *limits) reserve(ctx context.Context, method string, now time.Time) (string, *qcc.Error) {
+	day := beijingDay(now)
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.maxPerDay > 0 && l.usedLocked(now) >= l.maxPerDay {
-		return l.budgetRefusal(method, now)
+	floor := 0
+	if l.known.Day == day {
+		floor = l.known.Used
 	}
-	l.addLocked(now, 1)
-	if l.maxPerDay > 0 && l.budget.Used == l.maxPerDay {
+	l.mu.Unlock()
+	used, ok, err := l.state.Reserve(ctx, day, l.maxPerDay, floor)
+	if err != nil {
+		if l.maxPerDay <= 0 {
+			return "", nil // no budget to protect: counting is for Usage only
+		}
+		// Fail closed: a request that cannot be counted could overspend.
+		return "", budgetUnknown(method, err, now)
+	}
+	l.mu.Lock()
+	if l.known.Day != day || used > l.known.Used || !ok {
+		l.known = budget{Day: day, Used: used}
+	}
+	l.mu.Unlock()
+	if !ok {
+		return "", l.budgetRefusal(method, now)
+	}
+	if l.maxPerDay > 0 && used == l.maxPerDay {
 		l.log.Warn("the daily budget of QCC calls is used up; until 00:00 Beijing time only cached answers are served",
 			"budget", l.maxPerDay, "resets_at", qcc.NextBeijingMidnight(now))
 	}
-	return nil
+	return day, nil
 }
 
 // refund takes back a reservation for a request that was not sent.
-func (l *limits) refund(now time.Time) {
+func (l *limits) refund(ctx context.Context, day string) {
+	if day == "" {
+		return
+	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.usedLocked(now) > 0 {
-		l.addLocked(now, -1)
+	if l.known.Day == day && l.known.Used > 0 {
+		l.known.Used--
 	}
-}
-
-func (l *limits) addLocked(now time.Time, n int) {
-	if day := beijingDay(now); l.budget.Day != day {
-		l.budget = budget{Day: day}
-	}
-	l.budget.Used += n
-	if l.store != nil {
-		// Saved at once, under the lock, so that a crash or kill never
-		// lets the file forget requests that were paid for.
-		l.store.putState(stateBudget, l.budget)
+	l.mu.Unlock()
+	if err := l.state.Refund(ctx, day); err != nil {
+		l.log.Debug("budget refund failed", "error", err.Error())
 	}
 }
 
 // used returns the requests counted today.
-func (l *limits) used(now time.Time) int {
+func (l *limits) used(ctx context.Context, now time.Time) int {
+	day := beijingDay(now)
+	if n, err := l.state.Used(ctx, day); err == nil {
+		return n
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.usedLocked(now)
+	if l.known.Day == day {
+		return l.known.Used
+	}
+	return 0
 }
 
-// observe starts the cooldown that an upstream error calls for, if any,
-// and says which one for the log.
-func (l *limits) observe(key string, err error, now time.Time) (started string, c cooldown) {
+// observe starts the pause that an upstream error calls for, if any, and
+// returns its kind for the log ("query", CooldownQuota or
+// CooldownCredential).
+func (l *limits) observe(ctx context.Context, key string, err error, now time.Time) (string, Cooldown) {
 	var e *qcc.Error
 	if !errors.As(err, &e) || e.Code == 0 || e.Local != "" {
-		return "", cooldown{}
+		return "", Cooldown{}
 	}
+	info, _ := qcc.LookupStatus(e.Code)
 	at := e.Received
 	if at.IsZero() {
 		at = now
 	}
-	c = cooldown{Code: e.Code, Message: e.Message, Since: at}
+	until := info.Pause.Until(at, l.credentialCooldown)
+	if until.IsZero() {
+		return "", Cooldown{}
+	}
+	name := cooldownName(info.Pause, key)
+	c := Cooldown{Code: e.Code, Message: e.Message, Since: at, Until: until}
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	switch {
-	case e.Code == 110:
-		c.Until = at.Add(queryCooldown)
-		l.queries[key] = c
-		l.save(stateQueryPrefix+key, c)
-		return "query", c
-	case e.Code == 109 || e.Code == 116:
-		c.Until = qcc.NextBeijingMidnight(at)
-		l.quota = &c
-		l.save(stateQuota, c)
-		return "quota", c
-	case credentialCodes[e.Code] && l.credentialCooldown > 0:
-		c.Until = at.Add(l.credentialCooldown)
-		l.credential = &c
-		l.save(stateCredential, c)
-		return "credential", c
+	if old, ok := l.seen[name]; !ok || !old.Until.After(until) {
+		l.seen[name] = c
 	}
-	return "", cooldown{}
-}
-
-func (l *limits) save(name string, c cooldown) {
-	if l.store != nil {
-		l.store.putState(name, c)
+	l.mu.Unlock()
+	kind := name
+	if info.Pause.Scope == qcc.PauseQuery {
+		kind = "query" // the name holds the query, which the log leaves to debug level
 	}
+	if err := l.state.ExtendCooldown(context.WithoutCancel(ctx), name, c); err != nil {
+		l.log.Warn("a cooldown could not be shared; this process keeps it", "cooldown", kind, "error", err.Error())
+	}
+	return kind, c
 }
 
 func beijingDay(t time.Time) string { return t.In(qcc.Beijing).Format(beijingDayLayout) }
 
 func beijingTime(t time.Time) string { return t.In(qcc.Beijing).Format(localTimeLayout) }
 
-// statusRefusal is a local copy of the error QCC gave for c.Code, for a
-// call that was not sent because of it.
-func statusRefusal(method string, c cooldown, now time.Time, local string) *qcc.Error {
-	info, _ := qcc.LookupStatus(c.Code)
-	msg := c.Message
-	if msg == "" {
-		msg = info.Message
+// cooldownRefusal is a local copy of the error QCC gave for c.Code, for a
+// call that was not sent because of the cooldown name.
+func cooldownRefusal(method, name string, c Cooldown, now time.Time) *qcc.Error {
+	e := qcc.StatusError(method, c.Code, c.Message, now)
+	switch name {
+	case CooldownQuota:
+		e.Local = qcc.ReasonQuotaPaused.Local(c.Code, beijingTime(c.Since), beijingTime(c.Until))
+	case CooldownCredential:
+		info, _ := qcc.LookupStatus(c.Code)
+		e.Local = qcc.ReasonKeyPaused.Local(c.Code, info.Meaning, beijingTime(c.Since), beijingTime(c.Until))
+	default:
+		e.Local = qcc.ReasonQueryPaused.Local(c.Code, beijingTime(c.Since), beijingTime(c.Until))
+		// RetryAt is exactly when the cooldown ends, not two hours from now.
+		e.Retry = qcc.RetryAdvice{Retryable: true, After: c.Until.Sub(now)}
 	}
-	return &qcc.Error{
-		Kind: info.Kind, Code: c.Code, Message: msg, Method: method,
-		Retry: info.Retry, Received: now, Action: info.Action, Operator: info.Operator,
-		Local: local,
-	}
-}
-
-func queryRefusal(method string, c cooldown, now time.Time) *qcc.Error {
-	e := statusRefusal(method, c, now, fmt.Sprintf(
-		"QCC answered %d for this exact query at %s; not sent again until %s",
-		c.Code, beijingTime(c.Since), beijingTime(c.Until)))
-	// RetryAt is exactly when the cooldown ends, not two hours from now.
-	e.Retry = qcc.RetryAdvice{Retryable: true, After: c.Until.Sub(now)}
 	return e
-}
-
-func quotaRefusal(method string, c cooldown, now time.Time) *qcc.Error {
-	return statusRefusal(method, c, now, fmt.Sprintf(
-		"QCC answered %d (daily limit reached) at %s; no call is sent to QCC until 00:00 Beijing time (%s)",
-		c.Code, beijingTime(c.Since), beijingTime(c.Until)))
-}
-
-func credentialRefusal(method string, c cooldown, now time.Time) *qcc.Error {
-	info, _ := qcc.LookupStatus(c.Code)
-	return statusRefusal(method, c, now, fmt.Sprintf(
-		"QCC answered %d (%s) at %s; calls to QCC are paused until %s so that a rejected key is not sent again and again",
-		c.Code, info.Meaning, beijingTime(c.Since), beijingTime(c.Until)))
 }
 
 func (l *limits) budgetRefusal(method string, now time.Time) *qcc.Error {
 	return &qcc.Error{
 		Kind:     qcc.KindLocalLimit,
-		Message:  "the daily budget of QCC calls is used up",
+		Message:  qcc.ReasonBudget.Message(),
 		Method:   method,
 		Retry:    qcc.RetryAdvice{Retryable: true, AtBeijingMidnight: true},
 		Received: now,
-		Action: "This server's daily budget of QCC calls is used up: answers it already has are still available; " +
-			"new questions can be asked after 00:00 Beijing time, or the operator can raise the budget.",
+		Action:   qcc.ReasonBudget.Action(),
 		Operator: true,
-		Local: fmt.Sprintf("daily budget of %d QCC calls used up; resets at 00:00 Beijing (%s)",
-			l.maxPerDay, beijingTime(qcc.NextBeijingMidnight(now))),
+		Local:    qcc.ReasonBudget.Local(l.maxPerDay, beijingTime(qcc.NextBeijingMidnight(now))),
 	}
 }
+
+// budgetUnknown refuses a call whose reservation the state store could not
+// make. The cause is rendered by type only: a backend's error text may
+// name its address.
+func budgetUnknown(method string, cause error, now time.Time) *qcc.Error {
+	return &qcc.Error{
+		Kind:     qcc.KindLocalLimit,
+		Message:  qcc.ReasonBudgetUnknown.Message(),
+		Method:   method,
+		Retry:    qcc.RetryAdvice{Retryable: true, After: time.Second},
+		Received: now,
+		Action:   qcc.ReasonBudgetUnknown.Action(),
+		Local:    qcc.ReasonBudgetUnknown.Local(fmt.Sprintf("%T", cause)),
+		Err:      errBudgetUnknown,
+	}
+}
+
+// errBudgetUnknown is the cause of a refusal for want of the budget count.
+var errBudgetUnknown = errors.New("the state store did not answer")
 
 // errNoRateSlot is the cause of a rate-limit refusal. It is specific to
 // the caller's deadline, so callers that shared the call ask again.
 var errNoRateSlot = errors.New("no slot of the rate limit before the call's deadline")
 
+// rateRefusal refuses a call that got no slot of the rate limit; perSecond
+// is 0 when the limiter does not say its rate.
 func rateRefusal(method string, perSecond float64, now time.Time) *qcc.Error {
-	wait := time.Duration(float64(time.Second) / perSecond).Round(time.Millisecond)
+	rate, wait := "this server", 200*time.Millisecond
+	if perSecond > 0 {
+		rate = fmt.Sprintf("%g calls/s", perSecond)
+		wait = time.Duration(float64(time.Second) / perSecond).Round(time.Millisecond)
+	}
 	return &qcc.Error{
 		Kind:     qcc.KindLocalLimit,
-		Message:  "too many calls to QCC at once",
+		Message:  qcc.ReasonRateLimit.Message(),
 		Method:   method,
 		Retry:    qcc.RetryAdvice{Retryable: true, After: max(wait, time.Millisecond)},
 		Received: now,
-		Action:   "Too many QCC calls were made at once: repeat this call in a moment, or with a longer timeout.",
-		Local: fmt.Sprintf("the rate limit of %g calls/s to QCC had no free slot before this call's deadline",
-			perSecond),
-		Err: errNoRateSlot,
-	}
-}
-
-// canceledError is what a caller gets when its context ends while the
-// guard makes it wait (for a slot, a retry or another caller's request).
-func canceledError(method string, ctxErr error, now time.Time) *qcc.Error {
-	msg := "the caller canceled the request before QCC answered"
-	if errors.Is(ctxErr, context.DeadlineExceeded) {
-		msg = "the caller's deadline passed before QCC answered"
-	}
-	return &qcc.Error{
-		Kind: qcc.KindCanceled, Message: msg, Method: method, Received: now, Err: ctxErr,
-		Action: "The call was canceled by its caller before QCC answered; repeat it only if the answer is still wanted.",
+		Action:   qcc.ReasonRateLimit.Action(),
+		Local:    qcc.ReasonRateLimit.Local(rate),
+		Err:      errNoRateSlot,
 	}
 }

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
+	"github.com/qcc-mcp/qcc-mcp/internal/testkit"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
 )
@@ -45,7 +48,7 @@ func TestQueryCooldownAfter110(t *testing.T) {
 	e.wantCalls(2)
 
 	e.clock.Advance(2 * time.Minute)
-	if res := e.mustSearch(company); res.Cache != qcc.CacheMiss {
+	if res := e.mustSearch(company); res.Cache != CacheMiss {
 		t.Fatalf("after 2h01m: Cache = %q", res.Cache)
 	}
 	e.wantCalls(3)
@@ -79,7 +82,7 @@ func TestQuotaCooldownUntilBeijingMidnight(t *testing.T) {
 			}
 			_, err = e.g.GetCertificationDetailByID(context.Background(), "any-id")
 			wantLocal(t, err, code, qcc.KindQuotaExhausted, "00:00 Beijing")
-			if res := e.mustSearch(company); res.Cache != qcc.CacheHit {
+			if res := e.mustSearch(company); res.Cache != CacheHit {
 				t.Errorf("cached answer: Cache = %q, want hit", res.Cache)
 			}
 			e.wantCalls(2)
@@ -109,7 +112,7 @@ func TestCredentialCodesPauseAndAreNotRetried(t *testing.T) {
 			info, _ := qcc.LookupStatus(code)
 			_, err = e.search(company3)
 			wantLocal(t, err, code, info.Kind, "calls to QCC are paused until 2026-11-27T10:05:00+08:00")
-			if res := e.mustSearch(company); res.Cache != qcc.CacheHit {
+			if res := e.mustSearch(company); res.Cache != CacheHit {
 				t.Errorf("cached answer: Cache = %q, want hit", res.Cache)
 			}
 			e.clock.Advance(pause - time.Second)
@@ -125,7 +128,7 @@ func TestCredentialCodesPauseAndAreNotRetried(t *testing.T) {
 
 	t.Run("wrong secret key", func(t *testing.T) {
 		t.Parallel()
-		c := newClock()
+		c := testkit.NewClock()
 		sb := sandbox.New(sandbox.Config{Now: c.Now})
 		client, err := qcc.New(sandbox.DemoAppKey, "not-the-secret-key",
 			qcc.WithHTTPClient(&http.Client{Transport: sb.Transport()}), qcc.WithClock(c.Now))
@@ -227,7 +230,7 @@ func TestDailyBudget(t *testing.T) {
 	if !qe.Operator || !qe.RetryAt().Equal(time.Date(2026, 11, 28, 0, 0, 0, 0, qcc.Beijing)) {
 		t.Errorf("Operator %v, RetryAt %v", qe.Operator, qe.RetryAt())
 	}
-	if res := e.mustSearch(company); res.Cache != qcc.CacheHit {
+	if res := e.mustSearch(company); res.Cache != CacheHit {
 		t.Errorf("cached answer: Cache = %q, want hit", res.Cache)
 	}
 	e.wantCalls(4)
@@ -273,28 +276,62 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("Retry %+v, ctx %v: want a retryable refusal before the deadline", qe.Retry, ctx.Err())
 	}
 	// Cache hits need no slot.
-	if res, err := e.g.SearchCertification(ctx, qcc.SearchParams{SearchKey: company}); err != nil || res.Cache != qcc.CacheHit {
+	if res, err := e.g.SearchCertification(ctx, qcc.SearchParams{SearchKey: company}); err != nil || res.Cache != CacheHit {
 		t.Fatalf("cache hit: %v", err)
 	}
 	e.wantCalls(1)
+}
 
-	// Without a deadline a call waits for its slot until canceled.
-	ctx2, cancel2 := context.WithCancel(context.Background())
+// enteredLimiter is the real token bucket, telling the test when a caller
+// has started to wait on it.
+type enteredLimiter struct {
+	*rate.Limiter
+	entered chan struct{}
+}
+
+func (l enteredLimiter) Wait(ctx context.Context) error {
+	l.entered <- struct{}{}
+	return l.Limiter.Wait(ctx)
+}
+
+// TestRateLimitWaitEndsWhenCanceled: without a deadline a call waits for
+// its slot until canceled. The cancel comes only once the call waits on
+// the limiter, so a guard that did not wait would answer instead.
+func TestRateLimitWaitEndsWhenCanceled(t *testing.T) {
+	t.Parallel()
+	lim := enteredLimiter{rate.NewLimiter(0.1, 1), make(chan struct{}, 1)}
+	e := newEnv(t, Config{Limiter: lim})
+	e.mustSearch(company) // takes the one slot of the next 10 seconds
+	select {
+	case <-lim.entered:
+	default:
+		t.Fatal("the first call did not ask the limiter for a slot")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() {
-		_, err := e.g.SearchCertification(ctx2, qcc.SearchParams{SearchKey: company3})
+		_, err := e.g.SearchCertification(ctx, qcc.SearchParams{SearchKey: company3})
 		done <- err
 	}()
-	cancel2()
+	select {
+	case <-lim.entered:
+	case err := <-done:
+		t.Fatalf("the call ended without waiting for a slot: %v", err)
+	}
+	cancel()
 	if err := <-done; !errors.Is(err, qcc.KindCanceled) {
 		t.Fatalf("canceled wait: %v", err)
 	}
+	e.wantCalls(1)
 }
 
+// TestRateLimitOff sends 20 calls within one 2-second deadline with a
+// burst of 1: any rate limit of 10 calls/s or less would refuse some.
 func TestRateLimitOff(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, Config{Rate: Off})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	e := newEnv(t, Config{Rate: Off, Burst: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	for i := range 20 {
 		p := qcc.SearchParams{SearchKey: company2, PageSize: 1, PageIndex: i + 1}
@@ -361,7 +398,7 @@ func TestConfigValidation(t *testing.T) {
 	}
 	defer g.Close()
 	if g.ttl != DefaultCacheTTL || g.mem.maxBytes != DefaultCacheMaxBytes || g.perSecond != DefaultRate ||
-		g.limiter.Burst() != DefaultBurst || g.maxRetries != DefaultMaxRetries || g.retryBase != DefaultRetryBaseDelay ||
+		g.limiter.(*rate.Limiter).Burst() != DefaultBurst || g.maxRetries != DefaultMaxRetries || g.retryBase != DefaultRetryBaseDelay ||
 		g.limits.credentialCooldown != DefaultCredentialCooldown || g.limits.maxPerDay != 0 || !g.cacheOn {
 		t.Errorf("zero Config did not give the defaults: %+v", g)
 	}
@@ -389,4 +426,99 @@ func TestUsageLogValue(t *testing.T) {
 			t.Errorf("log %q lacks %q", buf.String(), want)
 		}
 	}
+}
+
+// TestStopCallingCodesPause sends the sandbox's trigger for each code the
+// status table marks "stop calling" (too many illegal or abnormal
+// requests, data may not leave China): after QCC's answer, every call is
+// paused for the credential cooldown, so that the key is not pushed on
+// towards a ban.
+func TestStopCallingCodesPause(t *testing.T) {
+	t.Parallel()
+	const pause = 3 * time.Minute
+	for _, code := range []int{106, 108, 121} {
+		t.Run(fmt.Sprint(code), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, Config{CredentialCooldown: pause})
+			trigger := fmt.Sprintf("sandbox-status-%d", code)
+			if _, err := e.search(trigger); asError(t, err).Code != code {
+				t.Fatalf("want QCC's %d, got %v", code, err)
+			}
+			e.wantCalls(1)
+			_, err := e.search(company)
+			wantLocal(t, err, code, qcc.KindBlocked, "calls to QCC are paused until 2026-11-27T10:03:00+08:00")
+			_, err = e.g.GetCertificationDetailByID(context.Background(), "any-id")
+			wantLocal(t, err, code, qcc.KindBlocked, "paused")
+			e.wantCalls(1)
+			e.clock.Advance(pause)
+			e.mustSearch(company)
+			e.wantCalls(2)
+		})
+	}
+}
+
+// TestEveryCodePausesAsTheTableSays drives each documented code through
+// the guard and checks the pause against the code's qcc.Pause: a guard
+// that decided pauses by codes of its own would fail here for any code the
+// table changes.
+func TestEveryCodePausesAsTheTableSays(t *testing.T) {
+	t.Parallel()
+	for _, info := range qcc.StatusCodes() {
+		if info.Code == 200 || info.Code == 201 || info.Code == 205 {
+			continue // answers, and 205 is retried at once
+		}
+		t.Run(fmt.Sprint(info.Code), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, Config{MaxRetries: Off, CredentialCooldown: time.Hour})
+			e.sb.FailNext(qcc.MethodSearch, 1, sandbox.Fault{QCCStatus: info.Code})
+			if _, err := e.search(company); asError(t, err).Code != info.Code {
+				t.Fatalf("want QCC's %d, got %v", info.Code, err)
+			}
+			_, sameErr := e.search(company)
+			_, otherErr := e.search(company2)
+			sameLocal := sameErr != nil && asError(t, sameErr).Local != ""
+			otherLocal := otherErr != nil && asError(t, otherErr).Local != ""
+			switch info.Pause.Scope {
+			case qcc.PauseNone:
+				if sameLocal || otherLocal {
+					t.Errorf("pause %v: calls refused locally (same %v, other %v)", info.Pause, sameErr, otherErr)
+				}
+			case qcc.PauseQuery:
+				if !sameLocal || otherLocal {
+					t.Errorf("pause %v: same query %v, other %v", info.Pause, sameErr, otherErr)
+				}
+			case qcc.PauseAll:
+				if !sameLocal || !otherLocal {
+					t.Errorf("pause %v: same query %v, other %v", info.Pause, sameErr, otherErr)
+				}
+			}
+		})
+	}
+}
+
+// TestSharedStateHoldsTheBudgetAcrossGuards gives two guards, as two
+// replicas would have, one StateStore (the default implementation, shared
+// through Config.State): the day's budget is spent once between them, and
+// a cooldown one of them met holds the other back.
+func TestSharedStateHoldsTheBudgetAcrossGuards(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Config{})
+	state := newLocalState(nil, e.clock.Now())
+	a, b := newEnv(t, Config{MaxCallsPerDay: 2, State: state}), newEnv(t, Config{MaxCallsPerDay: 2, State: state})
+	a.mustSearch(company)
+	b.mustSearch(company2)
+	_, err := a.search(company3)
+	wantLocal(t, err, 0, qcc.KindLocalLimit, "daily budget of 2")
+	if u := b.g.Usage(); u.BudgetUsedToday != 2 {
+		t.Errorf("b sees %d calls today, want 2", u.BudgetUsedToday)
+	}
+
+	state = newLocalState(nil, e.clock.Now())
+	a, b = newEnv(t, Config{State: state}), newEnv(t, Config{State: state})
+	if _, err := a.search("sandbox-status-109"); asError(t, err).Code != 109 {
+		t.Fatalf("want QCC's 109, got %v", err)
+	}
+	_, err = b.search(company)
+	wantLocal(t, err, 109, qcc.KindQuotaExhausted, "00:00 Beijing")
+	b.wantCalls(0)
 }

@@ -89,19 +89,3 @@ func (c *memCache) removeElement(el *list.Element) {
 	delete(c.items, e.key)
 	c.bytes -= e.size
 }
-
-// clear empties the cache.
-func (c *memCache) clear() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.order.Init()
-	clear(c.items)
-	c.bytes = 0
-}
-
-// stats returns the number of entries and their bytes.
-func (c *memCache) stats() (int, int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.items), c.bytes
-}

@@ -2,6 +2,7 @@ package guard
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,6 +51,7 @@ type store struct {
 	path     string
 	log      *slog.Logger
 	maxBytes int64
+	clock    func() time.Time // the guard's, for expiry
 
 	mu sync.Mutex
 	// bytes is the size of the live cache records, recounted by purge.
@@ -71,13 +73,14 @@ func (e *corruptError) Unwrap() error { return e.err }
 // one: losing a cache costs money, refusing to start costs more. A file
 // locked by another process is an error after timeout, as are files that
 // cannot be opened at all (permissions, a missing volume).
-func openStore(path string, timeout time.Duration, maxBytes int64, now time.Time, log *slog.Logger) (*store, error) {
+func openStore(path string, timeout time.Duration, maxBytes int64, clock func() time.Time, log *slog.Logger) (*store, error) {
+	now := clock()
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("cache file %s: %w", path, err)
 		}
 	}
-	s, err := tryOpenStore(path, timeout, maxBytes, now, log)
+	s, err := tryOpenStore(path, timeout, maxBytes, clock, log)
 	var corrupt *corruptError
 	if !errors.As(err, &corrupt) {
 		return s, err
@@ -88,14 +91,14 @@ func openStore(path string, timeout time.Duration, maxBytes int64, now time.Time
 	}
 	log.Warn("cache file was damaged; moved it aside and started an empty cache",
 		"file", path, "moved_to", aside, "reason", err.Error())
-	s, err = tryOpenStore(path, timeout, maxBytes, now, log)
+	s, err = tryOpenStore(path, timeout, maxBytes, clock, log)
 	if err != nil {
 		return nil, fmt.Errorf("cache file %s: could not create a new one after moving the damaged one aside: %w", path, err)
 	}
 	return s, nil
 }
 
-func tryOpenStore(path string, timeout time.Duration, maxBytes int64, now time.Time, log *slog.Logger) (*store, error) {
+func tryOpenStore(path string, timeout time.Duration, maxBytes int64, clock func() time.Time, log *slog.Logger) (*store, error) {
 	// Errors from opening the file itself are the operator's to fix;
 	// bbolt does not tell them from its own, so catch them on the way.
 	var openErr error
@@ -123,14 +126,14 @@ func tryOpenStore(path string, timeout time.Duration, maxBytes int64, now time.T
 	default:
 		return nil, fmt.Errorf("cache file %s: %w", path, err)
 	}
-	s := &store{db: db, path: path, log: log, maxBytes: maxBytes}
+	s := &store{db: db, path: path, log: log, maxBytes: maxBytes, clock: clock}
 	err = guarded(func() error {
 		if err := s.prepare(); err != nil {
 			return err
 		}
 		// A sweep reads every record, so it finds damaged pages now rather
 		// than in the middle of a call.
-		_, err := s.sweep(now)
+		_, err := s.sweep(clock())
 		return err
 	})
 	if err != nil {
@@ -245,46 +248,51 @@ func (s *store) do(op string, fn func() error) error {
 
 var errStoreOff = errors.New("the cache file is closed or disabled")
 
-// get returns the cache entry stored under key, fresh or not.
-func (s *store) get(key string) (*entry, bool) {
-	var e *entry
+// GetAnswer implements AnswerStore: the record stored under key, unless
+// it has expired or cannot be read (left for the next sweep). Errors of the
+// file are logged and make the answer missing: the cache is a saving, not
+// a condition of answering.
+func (s *store) GetAnswer(_ context.Context, key string) ([]byte, bool, error) {
+	var rec []byte
+	now := s.clock()
 	_ = s.do("read", func() error {
 		return s.db.View(func(tx *bolt.Tx) error {
 			data := tx.Bucket(bucketCache).Get([]byte(key))
 			if data == nil {
 				return nil
 			}
-			var err error
-			if e, err = decodeEntry(key, data); err != nil {
-				e = nil // left for the next sweep
+			if e, err := decodeEntry(key, data); err == nil && now.Before(e.expires) {
+				rec = bytes.Clone(data) // bbolt owns data only during the transaction
 			}
 			return nil
 		})
 	})
-	return e, e != nil
+	return rec, rec != nil, nil
 }
 
-// put stores e, encoded as data, and sweeps the file when it is due or
-// over its size bound.
-func (s *store) put(e *entry, data []byte, now time.Time) {
+// PutAnswer implements AnswerStore. The file is swept when it is due or
+// over its size bound; expires is also inside the record, where the sweep
+// reads it.
+func (s *store) PutAnswer(_ context.Context, key string, rec []byte, _ time.Time) error {
+	now := s.clock()
 	err := s.do("write", func() error {
 		return s.db.Update(func(tx *bolt.Tx) error {
 			b := tx.Bucket(bucketCache)
-			old := b.Get([]byte(e.key))
-			if err := b.Put([]byte(e.key), data); err != nil {
+			old := b.Get([]byte(key))
+			if err := b.Put([]byte(key), rec); err != nil {
 				return err
 			}
 			s.mu.Lock()
 			if old != nil {
-				s.bytes -= int64(len(e.key) + len(old))
+				s.bytes -= int64(len(key) + len(old))
 			}
-			s.bytes += e.size
+			s.bytes += int64(len(key) + len(rec))
 			s.mu.Unlock()
 			return nil
 		})
 	})
 	if err != nil {
-		return
+		return nil // logged by do; the memory cache still has the answer
 	}
 	s.mu.Lock()
 	due := now.Sub(s.lastPurge) >= purgeInterval || s.bytes > s.maxBytes
@@ -295,6 +303,7 @@ func (s *store) put(e *entry, data []byte, now time.Time) {
 			return err
 		})
 	}
+	return nil
 }
 
 // sweep deletes expired records, records it cannot read and expired
@@ -381,15 +390,6 @@ func (s *store) putState(name string, v any) {
 	_ = s.do("save state", func() error {
 		return s.db.Update(func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketState).Put([]byte(name), data)
-		})
-	})
-}
-
-// deleteState removes one piece of state.
-func (s *store) deleteState(name string) {
-	_ = s.do("delete state", func() error {
-		return s.db.Update(func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketState).Delete([]byte(name))
 		})
 	})
 }

@@ -29,15 +29,15 @@ func TestRestartOnSameFileMakesNoCalls(t *testing.T) {
 	e.clock.Advance(time.Hour)
 	e.restart()
 	res := e.mustSearch(company)
-	if res.Cache != qcc.CacheHit || !res.FetchedAt.Equal(first.FetchedAt) || len(res.Items) != len(first.Items) ||
+	if res.Cache != CacheHit || !res.FetchedAt.Equal(first.FetchedAt) || len(res.Items) != len(first.Items) ||
 		res.Items[0] != first.Items[0] || res.Paging != first.Paging || res.OrderNumber != first.OrderNumber {
 		t.Errorf("after restart: %+v\nwant the first answer %+v", res, first)
 	}
-	if res := e.mustSearch(noResult); res.Cache != qcc.CacheHit || res.Status != 201 || res.Items == nil {
+	if res := e.mustSearch(noResult); res.Cache != CacheHit || res.Status != 201 || res.Items == nil {
 		t.Errorf("201 after restart: %+v, want %+v as a hit", res, none)
 	}
 	d, err := e.g.GetCertificationDetailByID(context.Background(), first.Items[0].ID)
-	if err != nil || d.Cache != qcc.CacheHit || len(d.Fields) != len(detail.Fields) || d.Fields[3] != detail.Fields[3] {
+	if err != nil || d.Cache != CacheHit || len(d.Fields) != len(detail.Fields) || d.Fields[3] != detail.Fields[3] {
 		t.Errorf("detail after restart: %+v, %v", d, err)
 	}
 	e.wantCalls(0)
@@ -55,16 +55,16 @@ func TestFileSweep(t *testing.T) {
 	e.restart() // sweeps on open
 	_, k1 := searchQuery(qcc.SearchParams{SearchKey: company})
 	_, k2 := searchQuery(qcc.SearchParams{SearchKey: company2})
-	if _, ok := e.g.store.get(k1); ok {
+	if _, ok, _ := e.g.file.GetAnswer(context.Background(), k1); ok {
 		t.Error("the expired answer is still in the file")
 	}
-	if _, ok := e.g.store.get(k2); !ok {
+	if _, ok, _ := e.g.file.GetAnswer(context.Background(), k2); !ok {
 		t.Error("the fresh answer is gone from the file")
 	}
-	if res := e.mustSearch(company); res.Cache != qcc.CacheMiss {
+	if res := e.mustSearch(company); res.Cache != CacheMiss {
 		t.Errorf("expired: Cache = %q", res.Cache)
 	}
-	if res := e.mustSearch(company2); res.Cache != qcc.CacheHit {
+	if res := e.mustSearch(company2); res.Cache != CacheHit {
 		t.Errorf("fresh: Cache = %q", res.Cache)
 	}
 }
@@ -88,15 +88,15 @@ func TestFileBoundedByBytes(t *testing.T) {
 		}
 		e.clock.Advance(time.Second)
 	}
-	if e.g.store.bytes > total-1 {
-		t.Errorf("file holds %d bytes, bound %d", e.g.store.bytes, total-1)
+	if e.g.file.bytes > total-1 {
+		t.Errorf("file holds %d bytes, bound %d", e.g.file.bytes, total-1)
 	}
 	e.restart()
-	for i, want := range []qcc.CacheState{qcc.CacheMiss, qcc.CacheHit, qcc.CacheHit} {
+	for i, want := range []CacheState{CacheMiss, CacheHit, CacheHit} {
 		// The oldest answer went first.
 		_, key := searchQuery(page(i + 1))
-		if _, ok := e.g.store.get(key); ok != (want == qcc.CacheHit) {
-			t.Errorf("page %d in the file: %v, want %v", i+1, ok, want == qcc.CacheHit)
+		if _, ok, _ := e.g.file.GetAnswer(context.Background(), key); ok != (want == CacheHit) {
+			t.Errorf("page %d in the file: %v, want %v", i+1, ok, want == CacheHit)
 		}
 	}
 }
@@ -210,7 +210,7 @@ func TestDamagedFileIsRebuilt(t *testing.T) {
 			// The new file works and persists.
 			e.mustSearch(company)
 			e.restart()
-			if res := e.mustSearch(company); res.Cache != qcc.CacheHit {
+			if res := e.mustSearch(company); res.Cache != CacheHit {
 				t.Errorf("after rebuilding: Cache = %q, want hit", res.Cache)
 			}
 			e.wantCalls(0)
@@ -251,7 +251,7 @@ func TestFileInUse(t *testing.T) {
 	}
 
 	e.restart() // once the first one closes, the file opens again, intact
-	if res := e.mustSearch(company); res.Cache != qcc.CacheHit {
+	if res := e.mustSearch(company); res.Cache != CacheHit {
 		t.Errorf("Cache = %q, want hit", res.Cache)
 	}
 }
@@ -332,7 +332,7 @@ func TestCloseTwiceAndAfterClose(t *testing.T) {
 		}
 	}
 	// Still answers, from memory and upstream.
-	if res := e.mustSearch(company); res.Cache != qcc.CacheHit {
+	if res := e.mustSearch(company); res.Cache != CacheHit {
 		t.Errorf("Cache = %q", res.Cache)
 	}
 	e.mustSearch(company2)

@@ -79,7 +79,7 @@ func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        w.sent,
-		Body:          &pipeBody{pr: pr, cancel: cancel},
+		Body:          &pipeBody{pr: pr, cancel: cancel, ctx: ctx},
 		ContentLength: w.declared,
 		Request:       req,
 	}, nil
@@ -170,9 +170,18 @@ func (w *pipeResponseWriter) finish(panicked any) {
 type pipeBody struct {
 	pr     *io.PipeReader
 	cancel context.CancelFunc
+	ctx    context.Context // the request's
 }
 
-func (b *pipeBody) Read(p []byte) (int, error) { return b.pr.Read(p) }
+// Read fails once the request's context has ended, even when the handler
+// has already written more: a real connection is closed then, and what
+// was in flight is lost, so a caller never sees the answer complete.
+func (b *pipeBody) Read(p []byte) (int, error) {
+	if err := b.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return b.pr.Read(p)
+}
 
 // Close stops the handler if it is still writing.
 func (b *pipeBody) Close() error {
