@@ -26,6 +26,9 @@
 // Answer and flight keys carry no tag and spread over the cluster; cache keys
 // longer than maxPlainKey bytes are replaced by their SHA-256.
 //
-// State keys carry no TTL and answer entries always do, so that Redis
-// configured with maxmemory-policy volatile-lru evicts only cached answers.
+// Cooldown and budget keys carry no TTL and answer entries always do, so
+// that Redis configured with maxmemory-policy volatile-lru evicts only cached
+// answers. The one exception is the rate limit's key, which redis_rate
+// expires when its bucket is full again: evicting it early forgets at most
+// one burst.
 package redisstore
