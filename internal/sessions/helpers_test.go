@@ -30,7 +30,8 @@ func newReplica(t *testing.T, store Store, cfg Config, bare bool, opts ...server
 		return mcp.NewToolResultText(req.GetString("text", "")), nil
 	})
 	m := NewManager(store, cfg)
-	streamable := server.NewStreamableHTTPServer(s, append([]server.StreamableHTTPOption{server.WithSessionIdManagerResolver(m)}, opts...)...)
+	streamable := server.NewStreamableHTTPServer(s, append([]server.StreamableHTTPOption{server.WithSessionIdManagerResolver(m),
+		server.WithStreamableHTTPLogger(slog.New(slog.DiscardHandler))}, opts...)...)
 	var h http.Handler = streamable
 	if !bare {
 		h = m.LegacyGuard("/mcp", streamable)

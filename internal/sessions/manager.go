@@ -7,6 +7,14 @@
 // still open in the Store, ends a session everywhere on DELETE, keeps it
 // alive while any replica sees activity, and caps how many are open.
 //
+// When the Store is unreachable (each operation stops after 250 ms, then a
+// breaker skips the Store for a second): sessions this replica has seen
+// within the TTL keep working, unknown ids are refused (404), and new
+// sessions open on this replica only and are written to the Store on their
+// first use after recovery. What is lost meanwhile is a DELETE made on
+// another replica. The log says once when the Store goes and once when it
+// is back.
+//
 // Wiring (see Manager.ResolveSessionIdManager for why it must be the
 // resolver option, never WithSessionIdManager):
 //
