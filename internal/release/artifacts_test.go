@@ -308,7 +308,7 @@ func TestServerJSONRegistryFacts(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := schema.Validate(inst); err != nil {
-			t.Errorf("%s against the registry schema: %v", name, err)
+			t.Errorf("%s against the registry schema: %#v", name, err)
 		}
 	}
 }
