@@ -1,26 +1,20 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"regexp"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
-	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/testkit"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
 )
@@ -56,7 +50,7 @@ func TestSecretHygiene(t *testing.T) {
 	t.Run("stdio", func(t *testing.T) {
 		t.Parallel()
 		p := startStdioBinary(t, serverEnv, serverArgs...)
-		transcript := &syncBuffer{}
+		transcript := &testkit.SyncBuffer{}
 		runHygieneCalls(t, p.client, transcript, 109, 116)
 		p.stop(t)
 		outputs.add("stdio stdout", p.stdout.String())
@@ -69,29 +63,21 @@ func TestSecretHygiene(t *testing.T) {
 	t.Run("http", func(t *testing.T) {
 		t.Parallel()
 		s := startBinaryHTTP(t, append(serverEnv, "MCP_AUTH_TOKEN="+canaryBearer), serverArgs...)
-		responses := &syncBuffer{}
+		responses := &testkit.SyncBuffer{}
 		hc := &http.Client{Transport: recordingTransport{responses}}
 		auth := map[string]string{"Authorization": "Bearer " + canaryBearer}
 
-		c := newStreamableClient(t, "http://"+s.addr+"/mcp", "2025-06-18",
+		c := testkit.StreamableClient(t, "http://"+s.addr+"/mcp", "2025-06-18",
 			transport.WithHTTPHeaders(auth), transport.WithHTTPBasicClient(hc))
-		transcript := &syncBuffer{}
+		transcript := &testkit.SyncBuffer{}
 		runHygieneCalls(t, c, transcript, 116, 109)
 
 		// The legacy SSE transport answers on its stream: a success, a QCC
 		// failure and a credential failure.
-		sc, err := client.NewSSEMCPClient("http://"+s.addr+"/sse", transport.WithHeaders(auth), transport.WithHTTPClient(hc))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sc.Close() })
-		if err := sc.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		initialize(t, sc, "2025-06-18")
+		sc := testkit.OpenSSEClient(t, "http://"+s.addr, auth, transport.WithHTTPClient(hc))
 		for _, company := range []string{docCompany, "sandbox-status-107", "sandbox-http-502"} {
-			res, err := callTool(sc, "search_certifications", map[string]any{"company": company})
-			transcript.Write([]byte(describeCall("sse search "+company, res, err)))
+			res, err := testkit.CallTool(sc, "search_certifications", map[string]any{"company": company})
+			transcript.Write([]byte(testkit.DescribeCall("sse search "+company, res, err)))
 		}
 
 		// Raw requests: refused, open and unknown endpoints.
@@ -148,16 +134,16 @@ func TestSecretHygiene(t *testing.T) {
 		// The default credential cooldown: the second call is refused
 		// locally, a path of its own.
 		p := startStdioBinary(t, env, "--log-level", "debug", "--rate", "0")
-		transcript := &syncBuffer{}
+		transcript := &testkit.SyncBuffer{}
 		for i, company := range []string{docCompany, "苏州云帆智能制造股份有限公司"} {
-			res, err := callTool(p.client, "search_certifications", map[string]any{"company": company})
-			transcript.Write([]byte(describeCall("search "+company, res, err)))
-			if err != nil || !res.IsError || !strings.Contains(resultText(res), "107") {
-				t.Errorf("call %d with a wrong secret: want an isError result naming status 107, got %s", i, describeCall("", res, err))
+			res, err := testkit.CallTool(p.client, "search_certifications", map[string]any{"company": company})
+			transcript.Write([]byte(testkit.DescribeCall("search "+company, res, err)))
+			if err != nil || !res.IsError || !strings.Contains(testkit.ResultText(res), "107") {
+				t.Errorf("call %d with a wrong secret: want an isError result naming status 107, got %s", i, testkit.DescribeCall("", res, err))
 			}
 		}
-		res, err := callTool(p.client, "get_certification_detail", map[string]any{"cert_id": "145695151793ad28f7ffd5d8a24cd6191"})
-		transcript.Write([]byte(describeCall("detail", res, err)))
+		res, err := testkit.CallTool(p.client, "get_certification_detail", map[string]any{"cert_id": "145695151793ad28f7ffd5d8a24cd6191"})
+		transcript.Write([]byte(testkit.DescribeCall("detail", res, err)))
 		p.stop(t)
 		outputs.add("wrong secret stdout", p.stdout.String())
 		outputs.add("wrong secret stderr", p.stderr.String())
@@ -276,17 +262,17 @@ func hygieneCalls() []hygieneCall {
 // runHygieneCalls drives every path through c and writes each result to
 // transcript. The quota codes come last, first then second: the first
 // starts a cooldown until midnight, so the second is refused locally.
-func runHygieneCalls(t *testing.T, c *client.Client, transcript *syncBuffer, first, second int) {
+func runHygieneCalls(t *testing.T, c *client.Client, transcript *testkit.SyncBuffer, first, second int) {
 	t.Helper()
 	// The slow answer runs alongside the others: with QCC_TIMEOUT=1s and
 	// two retries it takes a few seconds.
 	slow := make(chan string, 1)
 	go func() {
-		res, err := callTool(c, "search_certifications", map[string]any{"company": "sandbox-slow-3s"})
-		if err == nil && (!res.IsError || !strings.Contains(resultText(res), "timeout") || !strings.Contains(resultText(res), "What to do:")) {
-			err = fmt.Errorf("want an isError timeout result with What to do:, got %s", resultText(res))
+		res, err := testkit.CallTool(c, "search_certifications", map[string]any{"company": "sandbox-slow-3s"})
+		if err == nil && (!res.IsError || !strings.Contains(testkit.ResultText(res), "timeout") || !strings.Contains(testkit.ResultText(res), "What to do:")) {
+			err = fmt.Errorf("want an isError timeout result with What to do:, got %s", testkit.ResultText(res))
 		}
-		transcript.Write([]byte(describeCall("slow search", res, err)))
+		transcript.Write([]byte(testkit.DescribeCall("slow search", res, err)))
 		if err != nil {
 			slow <- err.Error()
 			return
@@ -294,8 +280,8 @@ func runHygieneCalls(t *testing.T, c *client.Client, transcript *syncBuffer, fir
 		slow <- ""
 	}()
 	for _, hc := range hygieneCalls() {
-		res, err := callTool(c, hc.tool, hc.args)
-		desc := describeCall(fmt.Sprintf("%s %v", hc.tool, hc.args), res, err)
+		res, err := testkit.CallTool(c, hc.tool, hc.args)
+		desc := testkit.DescribeCall(fmt.Sprintf("%s %v", hc.tool, hc.args), res, err)
 		transcript.Write([]byte(desc))
 		switch {
 		case hc.want == "":
@@ -303,26 +289,26 @@ func runHygieneCalls(t *testing.T, c *client.Client, transcript *syncBuffer, fir
 			t.Errorf("%s", desc)
 		case hc.want == "ok" && res.IsError:
 			t.Errorf("want a success: %s", desc)
-		case hc.want == "error" && (!res.IsError || !strings.Contains(resultText(res), "What to do:")):
+		case hc.want == "error" && (!res.IsError || !strings.Contains(testkit.ResultText(res), "What to do:")):
 			t.Errorf("want an isError result with What to do: %s", desc)
-		case hc.want == "arg" && (!res.IsError || !strings.Contains(resultText(res), "Invalid arguments")):
+		case hc.want == "arg" && (!res.IsError || !strings.Contains(testkit.ResultText(res), "Invalid arguments")):
 			t.Errorf("want an argument error: %s", desc)
 		}
 	}
-	awaitSlowCall(t, slow)
+	testkit.AwaitSlowCall(t, slow)
 	for i, code := range []int{first, second} {
-		res, err := callTool(c, "search_certifications", map[string]any{"company": fmt.Sprintf("sandbox-status-%d", code)})
-		desc := describeCall(fmt.Sprintf("quota %d", code), res, err)
+		res, err := testkit.CallTool(c, "search_certifications", map[string]any{"company": fmt.Sprintf("sandbox-status-%d", code)})
+		desc := testkit.DescribeCall(fmt.Sprintf("quota %d", code), res, err)
 		transcript.Write([]byte(desc))
-		if err != nil || !res.IsError || !strings.Contains(resultText(res), "00:00 Beijing") {
+		if err != nil || !res.IsError || !strings.Contains(testkit.ResultText(res), "00:00 Beijing") {
 			t.Errorf("quota call %d: want an isError result naming 00:00 Beijing: %s", i, desc)
 		}
 	}
 	// Cached answers are still served during the quota cooldown.
-	res, err := callTool(c, "search_certifications", map[string]any{"company": docCompany})
-	transcript.Write([]byte(describeCall("cached search", res, err)))
+	res, err := testkit.CallTool(c, "search_certifications", map[string]any{"company": docCompany})
+	transcript.Write([]byte(testkit.DescribeCall("cached search", res, err)))
 	if err != nil || res.IsError {
-		t.Errorf("a cached answer during the quota cooldown: %s", describeCall("", res, err))
+		t.Errorf("a cached answer during the quota cooldown: %s", testkit.DescribeCall("", res, err))
 	}
 }
 
@@ -424,7 +410,7 @@ func excerpt(s string, i int) string {
 
 // recordingTransport writes the status, headers and body of every
 // response it carries to log, as the client reads it.
-type recordingTransport struct{ log *syncBuffer }
+type recordingTransport struct{ log *testkit.SyncBuffer }
 
 func (rt recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := http.DefaultTransport.RoundTrip(r)
@@ -440,196 +426,15 @@ func (rt recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 	return resp, nil
 }
 
-// callTool calls a tool with a generous deadline; safe from any goroutine.
-func callTool(c *client.Client, name string, args map[string]any) (*mcp.CallToolResult, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	req := mcp.CallToolRequest{}
-	req.Params.Name = name
-	req.Params.Arguments = args
-	return c.CallTool(ctx, req)
-}
+const initBody = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
 
-// resultText joins the text blocks of a result.
-func resultText(res *mcp.CallToolResult) string {
-	if res == nil {
-		return ""
+// mcpHeaders are the headers of a streamable HTTP POST, with extra.
+func mcpHeaders(extra map[string]string) map[string]string {
+	h := map[string]string{"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+	for k, v := range extra {
+		h[k] = v
 	}
-	var b strings.Builder
-	for _, content := range res.Content {
-		if tc, ok := content.(mcp.TextContent); ok {
-			b.WriteString(tc.Text)
-			b.WriteString("\n")
-		}
-	}
-	return b.String()
-}
-
-// describeCall renders a call's whole result (or error) for transcripts
-// and failure messages.
-func describeCall(what string, res *mcp.CallToolResult, err error) string {
-	if err != nil {
-		return fmt.Sprintf("%s: error: %v\n", what, err)
-	}
-	raw, _ := json.Marshal(res)
-	return fmt.Sprintf("%s: %s\n", what, raw)
-}
-
-// newStreamableClient connects a streamable HTTP client and initializes it
-// with the given protocol version.
-func newStreamableClient(t *testing.T, url, version string, opts ...transport.StreamableHTTPCOption) *client.Client {
-	t.Helper()
-	tr, err := transport.NewStreamableHTTP(url, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := client.NewClient(tr, client.WithProtocolVersion(version))
-	t.Cleanup(func() { c.Close() })
-	if err := c.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	initialize(t, c, version)
-	return c
-}
-
-// testEnviron is the test process's environment without anything that
-// configures qcc-mcp, plus NO_COLOR and extra.
-func testEnviron(extra ...string) []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "QCC_") || strings.HasPrefix(kv, "MCP_") || strings.HasPrefix(kv, "NO_COLOR=") {
-			continue
-		}
-		out = append(out, kv)
-	}
-	return append(append(out, "NO_COLOR=1"), extra...)
-}
-
-// binaryProcess is a running qcc-mcp binary with its output captured.
-type binaryProcess struct {
-	cmd            *exec.Cmd
-	stdout, stderr *syncBuffer
-	done           chan struct{} // closed once the process has exited
-	waitErr        error         // valid after done
-}
-
-func startBinary(t *testing.T, cmd *exec.Cmd) *binaryProcess {
-	t.Helper()
-	p := &binaryProcess{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
-	if cmd.Stdout == nil {
-		cmd.Stdout = p.stdout
-	}
-	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		p.waitErr = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-p.done
-	})
-	return p
-}
-
-// exited waits up to d for the process to exit and returns its error.
-func (p *binaryProcess) exited(t *testing.T, d time.Duration) error {
-	t.Helper()
-	select {
-	case <-p.done:
-		return p.waitErr
-	case <-time.After(d):
-		t.Fatalf("the server did not exit within %v\nstderr:\n%s", d, p.stderr.String())
-		return nil
-	}
-}
-
-// httpBinary is the binary serving HTTP on a loopback port.
-type httpBinary struct {
-	*binaryProcess
-	addr string
-}
-
-// startBinaryHTTP runs the binary with --transport http on a free
-// loopback port; environ adds to testEnviron.
-func startBinaryHTTP(t *testing.T, environ []string, args ...string) *httpBinary {
-	t.Helper()
-	cmd := exec.Command(binary, append([]string{"--transport", "http", "--addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = testEnviron(environ...)
-	p := startBinary(t, cmd)
-	return &httpBinary{binaryProcess: p, addr: waitForAddr(t, p.stderr)}
-}
-
-// stop sends SIGTERM and expects a clean exit.
-func (s *httpBinary) stop(t *testing.T) {
-	t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.exited(t, 30*time.Second); err != nil {
-		t.Errorf("exit after SIGTERM: %v\n%s", err, s.stderr.String())
-	}
-}
-
-// stdioBinary is the binary serving stdio, with an MCP client on its
-// stdin and stdout; every byte of stdout is also kept.
-type stdioBinary struct {
-	*binaryProcess
-	client *client.Client
-	stdin  io.Closer
-	pw     *io.PipeWriter
-}
-
-func startStdioBinary(t *testing.T, environ []string, args ...string) *stdioBinary {
-	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = testEnviron(environ...)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, pw := io.Pipe()
-	stdout := &syncBuffer{}
-	cmd.Stdout = teeToPipe{stdout, pw}
-	p := startBinary(t, cmd)
-	p.stdout = stdout
-	// Closing the writer gives the client a clean EOF and makes further
-	// writes fail at once instead of blocking the process.
-	t.Cleanup(func() { pw.Close() })
-	c := client.NewClient(transport.NewIO(pr, stdin, nil))
-	t.Cleanup(func() { c.Close() })
-	if err := c.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	initialize(t, c, "2025-06-18")
-	return &stdioBinary{binaryProcess: p, client: c, stdin: stdin, pw: pw}
-}
-
-// stop closes stdin, expects a clean exit, then closes the client.
-func (s *stdioBinary) stop(t *testing.T) {
-	t.Helper()
-	s.stdin.Close()
-	if err := s.exited(t, 30*time.Second); err != nil {
-		t.Errorf("exit after stdin closed: %v\n%s", err, s.stderr.String())
-	}
-	s.pw.Close()
-	s.client.Close()
-}
-
-// teeToPipe keeps everything written and passes it on to a pipe; once the
-// pipe's reader is gone, writes still succeed so the process is never
-// blocked or killed by SIGPIPE.
-type teeToPipe struct {
-	keep *syncBuffer
-	pw   *io.PipeWriter
-}
-
-func (w teeToPipe) Write(p []byte) (int, error) {
-	w.keep.Write(p)
-	w.pw.Write(p)
-	return len(p), nil
+	return h
 }
 
 // hexToken matches what looks like a signed QCC Token.

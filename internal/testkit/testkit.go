@@ -6,16 +6,12 @@ package testkit
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
-	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
@@ -143,33 +139,6 @@ func Client(t testing.TB, sb *sandbox.Sandbox, now func() time.Time, wrap func(h
 	}
 	c, err := qcc.New(sandbox.DemoAppKey, sandbox.DemoSecretKey, append(all, opts...)...)
 	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// SSEClient connects an mcp-go client to the legacy SSE transport at
-// baseURL+"/sse" with the given headers, initializes it with a legacy
-// protocol version and closes it when the test ends.
-func SSEClient(t testing.TB, baseURL string, headers map[string]string, opts ...transport.ClientOption) *client.Client {
-	t.Helper()
-	if headers != nil {
-		opts = append(opts, transport.WithHeaders(headers))
-	}
-	c, err := client.NewSSEMCPClient(baseURL+"/sse", opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.ProtocolVersion20250618
-	init.Params.ClientInfo = mcp.Implementation{Name: "testkit", Version: "1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
 		t.Fatal(err)
 	}
 	return c
