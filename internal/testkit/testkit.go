@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
 )
