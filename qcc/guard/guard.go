@@ -216,7 +216,12 @@ func New(up Upstream, cfg Config) (*Guard, error) {
 	}
 	state := cfg.State
 	if state == nil {
-		state = newLocalState(g.file, g.now())
+		local, err := newLocalState(g.file, g.now(), g.log)
+		if err != nil {
+			_ = g.Close()
+			return nil, fmt.Errorf("guard: %w", err)
+		}
+		state = local
 	}
 	g.shared = cfg.Flights
 	g.limits = newLimits(state, g.log, orDefault(cfg.CredentialCooldown, DefaultCredentialCooldown), cfg.MaxCallsPerDay)
