@@ -225,10 +225,10 @@ func TestSIGTERMLetsInFlightCallFinish(t *testing.T) {
 // client restarting the server would, against a sandbox served over HTTP:
 // the second run is answered from the cache file without a QCC call.
 func TestCacheFileSurvivesRestarts(t *testing.T) {
-	sb := sandbox.New(sandbox.Config{AppKey: "app-key-1234", SecretKey: "secret-key-5678"})
+	sb := sandbox.New(sandbox.Config{AppKey: "app-key-1234", SecretKey: "secret-key-5678-abcdef"})
 	ts := httptest.NewServer(sb)
 	defer ts.Close()
-	vars := testEnviron("QCC_APP_KEY=app-key-1234", "QCC_SECRET_KEY=secret-key-5678", "QCC_BASE_URL="+ts.URL+"/api/yj",
+	vars := testEnviron("QCC_APP_KEY=app-key-1234", "QCC_SECRET_KEY=secret-key-5678-abcdef", "QCC_BASE_URL="+ts.URL+"/api/yj",
 		"QCC_CACHE_FILE="+filepath.Join(t.TempDir(), "cache.db"))
 	for i, want := range []string{`"cache": "miss"`, `"cache": "hit"`} {
 		var stdout, stderr bytes.Buffer

@@ -85,8 +85,8 @@ func New(appKey, secretKey string, opts ...Option) (*Client, error) {
 		if err := opt(c); err != nil {
 			// Options only see their own argument, but an operator may paste
 			// the secret into the wrong setting; never echo it.
-			if msg := err.Error(); strings.Contains(msg, secretKey) {
-				return nil, errors.New(strings.ReplaceAll(msg, secretKey, redacted))
+			if msg, clean := err.Error(), newRedaction([]string{secretKey, redacted}).Replace(err.Error()); clean != msg {
+				return nil, errors.New(clean)
 			}
 			return nil, err
 		}
@@ -304,7 +304,7 @@ type exchange struct {
 	url string
 	// redact removes the secret key, the Token and the app key from text
 	// that came from the network or from Go's HTTP stack.
-	redact *strings.Replacer
+	redact *redaction
 	// received is when the answer (or the failure) arrived.
 	received time.Time
 	env      envelope
@@ -405,7 +405,7 @@ func (c *Client) requestURL(method, key, rest string) string {
 // redactor replaces the secret key and token (when known) with a marker and
 // the app key with its mask, in raw and URL-escaped forms: upstream error
 // pages often echo the request URL.
-func (c *Client) redactor(token string) *strings.Replacer {
+func (c *Client) redactor(token string) *redaction {
 	var pairs []string
 	add := func(old, replacement string) {
 		if old != "" {
@@ -419,7 +419,7 @@ func (c *Client) redactor(token string) *strings.Replacer {
 	mask := maskKey(c.appKey)
 	add(c.appKey, mask)
 	add(url.QueryEscape(c.appKey), mask)
-	return strings.NewReplacer(pairs...)
+	return newRedaction(pairs)
 }
 
 // maskKey shows just enough of an app key to tell two keys apart.
@@ -554,7 +554,9 @@ func (x *exchange) timeoutAdvice(e *Error) *Error {
 func (x *exchange) httpStatusError(resp *http.Response, body []byte) *Error {
 	code := resp.StatusCode
 	msg := strings.TrimSpace(http.StatusText(code))
-	if snip := bodySnippet(body, x.redact); snip != "" {
+	// Short secrets are removed first, from the raw body (see
+	// redaction); long ones again after markup is stripped.
+	if snip := bodySnippet([]byte(x.redact.Replace(string(body))), x.redact.long); snip != "" {
 		if msg != "" {
 			msg += ": "
 		}
