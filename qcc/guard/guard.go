@@ -51,11 +51,13 @@ type Config struct {
 	// or more after the last sweep or past the bound), oldest answers
 	// first; expired answers are skipped until then.
 	CacheMaxBytes int64
-	// CacheFile is the path of a bbolt database that keeps the cache, the
-	// cooldowns and the day's budget count across restarts. Empty keeps
+	// CacheFile is the path of a bbolt database that keeps the cache
+	// across restarts; the cooldowns and the day's budget count are kept
+	// in CacheFile.state beside it and copied into it. Empty keeps
 	// everything in memory. Missing directories are created; a damaged
-	// file is moved aside to CacheFile.corrupt-TIME, with a warning, and
-	// replaced by an empty one.
+	// file of ours is moved aside to CacheFile.corrupt-TIME, with a
+	// warning, and replaced by an empty one; a file that is not ours, or a
+	// symbolic link, makes New fail and is left untouched.
 	CacheFile string
 	// CacheFileTimeout is how long New waits for another process to
 	// release CacheFile before failing. Zero means DefaultCacheFileTimeout
