@@ -2,13 +2,7 @@ package auth
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/hmac"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -19,136 +13,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/auth/authtest"
 	"github.com/qcc-mcp/qcc-mcp/internal/identity"
 	"github.com/qcc-mcp/qcc-mcp/internal/testkit"
 )
-
-// authServer is a stand-in authorization server: discovery metadata and a
-// JWKS whose keys a test can rotate, and the private keys to mint tokens.
-type authServer struct {
-	srv       *httptest.Server
-	issuer    string
-	mu        sync.Mutex
-	published []jose.JSONWebKey
-	private   map[string]crypto.Signer
-	jwksHits  atomic.Int64
-	down      atomic.Bool
-	rfc8414   bool // serve RFC 8414 metadata instead of OpenID Connect discovery
-}
-
-func newAuthServer(t *testing.T, rfc8414 bool) *authServer {
-	t.Helper()
-	as := &authServer{private: map[string]crypto.Signer{}, rfc8414: rfc8414}
-	mux := http.NewServeMux()
-	meta := func(w http.ResponseWriter, _ *http.Request) {
-		if as.down.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		json.NewEncoder(w).Encode(map[string]any{"issuer": as.issuer, "jwks_uri": as.srv.URL + "/keys"})
-	}
-	if rfc8414 {
-		mux.HandleFunc("GET /.well-known/oauth-authorization-server/realms/test", meta)
-	} else {
-		mux.HandleFunc("GET /realms/test/.well-known/openid-configuration", meta)
-	}
-	mux.HandleFunc("GET /keys", func(w http.ResponseWriter, _ *http.Request) {
-		as.jwksHits.Add(1)
-		if as.down.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		as.mu.Lock()
-		defer as.mu.Unlock()
-		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: as.published})
-	})
-	as.srv = httptest.NewServer(mux)
-	t.Cleanup(as.srv.Close)
-	as.issuer = as.srv.URL + "/realms/test"
-	return as
-}
-
-// addKey makes a key; published keys appear in the JWKS.
-func (as *authServer) addKey(t *testing.T, kid string, kind string, publish bool) {
-	t.Helper()
-	var k crypto.Signer
-	var err error
-	switch kind {
-	case "rsa":
-		k, err = rsa.GenerateKey(rand.Reader, 2048)
-	case "ec":
-		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "ed":
-		_, k, err = ed25519.GenerateKey(rand.Reader)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	as.mu.Lock()
-	defer as.mu.Unlock()
-	as.private[kid] = k
-	if publish {
-		as.published = append(as.published, jose.JSONWebKey{Key: k.Public(), KeyID: kid, Use: "sig"})
-	}
-}
-
-// publishOnly replaces the JWKS with the keys named: a rotation.
-func (as *authServer) publishOnly(kids ...string) {
-	as.mu.Lock()
-	defer as.mu.Unlock()
-	as.published = nil
-	for _, kid := range kids {
-		as.published = append(as.published, jose.JSONWebKey{Key: as.private[kid].Public(), KeyID: kid, Use: "sig"})
-	}
-}
-
-func (as *authServer) mint(t *testing.T, kid string, alg jose.SignatureAlgorithm, claims map[string]any) string {
-	t.Helper()
-	as.mu.Lock()
-	key := as.private[kid]
-	as.mu.Unlock()
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: key, KeyID: kid}},
-		(&jose.SignerOptions{}).WithType("at+jwt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := jwt.Signed(signer).Claims(claims).Serialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-const resource = "https://mcp.example.com/mcp"
-
-func (as *authServer) claims(now time.Time) map[string]any {
-	return map[string]any{
-		"iss": as.issuer, "aud": []string{"account", resource}, "sub": "user-42", "azp": "claude",
-		"exp": now.Add(5 * time.Minute).Unix(), "iat": now.Unix(), "nbf": now.Add(-time.Second).Unix(),
-		"scope": "openid qcc",
-	}
-}
-
-func with(m map[string]any, k string, v any) map[string]any {
-	out := map[string]any{}
-	for kk, vv := range m {
-		out[kk] = vv
-	}
-	if v == nil {
-		delete(out, k)
-	} else {
-		out[k] = v
-	}
-	return out
-}
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
@@ -160,9 +33,9 @@ func b64json(t *testing.T, v any) string {
 	return b64(raw)
 }
 
-func readyVerifier(t *testing.T, as *authServer, clock *testkit.Clock, scope string) *Verifier {
+func readyVerifier(t *testing.T, as *authtest.Server, clock *testkit.Clock, scope string) *Verifier {
 	t.Helper()
-	v, err := NewVerifier(OAuthConfig{Issuer: as.issuer, Resource: resource, Scope: scope, Now: clock.Now})
+	v, err := NewVerifier(OAuthConfig{Issuer: as.Issuer, Resource: authtest.Resource, Scope: scope, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,16 +53,16 @@ func TestVerifierAcceptsOnlyValidTokensForThisResource(t *testing.T) {
 			name = "rfc8414"
 		}
 		t.Run(name, func(t *testing.T) {
-			as := newAuthServer(t, rfc8414)
-			as.addKey(t, "rsa1", "rsa", true)
-			as.addKey(t, "ec1", "ec", true)
-			as.addKey(t, "ed1", "ed", true)
+			as := authtest.New(t, rfc8414)
+			as.AddKey(t, "rsa1", "rsa", true)
+			as.AddKey(t, "ec1", "ec", true)
+			as.AddKey(t, "ed1", "ed", true)
 			clock := testkit.NewClock()
 			now := clock.Now()
 			v := readyVerifier(t, as, clock, "qcc")
-			good := as.claims(now)
+			good := as.Claims(now)
 
-			rsaPub := as.private["rsa1"].Public()
+			rsaPub := as.Private["rsa1"].Public()
 			der, _ := x509.MarshalPKIXPublicKey(rsaPub)
 			pemKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 			hs256 := func(key []byte) string {
@@ -198,9 +71,9 @@ func TestVerifierAcceptsOnlyValidTokensForThisResource(t *testing.T) {
 				mac.Write([]byte(in))
 				return in + "." + b64(mac.Sum(nil))
 			}
-			valid := as.mint(t, "rsa1", jose.RS256, good)
+			valid := as.Mint(t, "rsa1", jose.RS256, good)
 			parts := strings.Split(valid, ".")
-			tampered := parts[0] + "." + b64json(t, with(good, "sub", "admin")) + "." + parts[2]
+			tampered := parts[0] + "." + b64json(t, authtest.With(good, "sub", "admin")) + "." + parts[2]
 
 			cases := []struct {
 				name    string
@@ -209,32 +82,29 @@ func TestVerifierAcceptsOnlyValidTokensForThisResource(t *testing.T) {
 				contain string
 			}{
 				{"valid RS256", valid, "", ""},
-				{"valid PS256", as.mint(t, "rsa1", jose.PS256, good), "", ""},
-				{"valid ES256", as.mint(t, "ec1", jose.ES256, good), "", ""},
-				{"valid EdDSA", as.mint(t, "ed1", jose.EdDSA, good), "", ""},
-				{"expiry within the leeway", as.mint(t, "rsa1", jose.RS256, with(good, "exp", now.Add(-10*time.Second).Unix())), "", ""},
-				{"expired", as.mint(t, "rsa1", jose.RS256, with(good, "exp", now.Add(-2*time.Minute).Unix())), "invalid_token", "expired"},
-				{"no expiry", as.mint(t, "rsa1", jose.RS256, with(good, "exp", nil)), "invalid_token", "no expiry"},
-				{"not yet valid", as.mint(t, "rsa1", jose.RS256, with(good, "nbf", now.Add(2*time.Minute).Unix())), "invalid_token", "not valid before"},
-				{"wrong audience", as.mint(t, "rsa1", jose.RS256, with(good, "aud", "https://other.example.com/mcp")), "invalid_token", "aud"},
-				{"no audience", as.mint(t, "rsa1", jose.RS256, with(good, "aud", nil)), "invalid_token", "aud"},
-				{"wrong issuer", as.mint(t, "rsa1", jose.RS256, with(good, "iss", "https://evil.example.com")), "invalid_token", "another issuer"},
+				{"valid PS256", as.Mint(t, "rsa1", jose.PS256, good), "", ""},
+				{"valid ES256", as.Mint(t, "ec1", jose.ES256, good), "", ""},
+				{"valid EdDSA", as.Mint(t, "ed1", jose.EdDSA, good), "", ""},
+				{"expiry within the leeway", as.Mint(t, "rsa1", jose.RS256, authtest.With(good, "exp", now.Add(-10*time.Second).Unix())), "", ""},
+				{"expired", as.Mint(t, "rsa1", jose.RS256, authtest.With(good, "exp", now.Add(-2*time.Minute).Unix())), "invalid_token", "expired"},
+				{"no expiry", as.Mint(t, "rsa1", jose.RS256, authtest.With(good, "exp", nil)), "invalid_token", "no expiry"},
+				{"not yet valid", as.Mint(t, "rsa1", jose.RS256, authtest.With(good, "nbf", now.Add(2*time.Minute).Unix())), "invalid_token", "not valid before"},
+				{"wrong audience", as.Mint(t, "rsa1", jose.RS256, authtest.With(good, "aud", "https://other.example.com/mcp")), "invalid_token", "aud"},
+				{"no audience", as.Mint(t, "rsa1", jose.RS256, authtest.With(good, "aud", nil)), "invalid_token", "aud"},
+				{"wrong issuer", as.Mint(t, "rsa1", jose.RS256, authtest.With(good, "iss", "https://evil.example.com")), "invalid_token", "another issuer"},
 				{"alg none", b64json(t, map[string]any{"alg": "none", "typ": "JWT"}) + "." + b64json(t, good) + ".", "invalid_token", "algorithm"},
 				{"HS256 keyed with the public key (PEM)", hs256(pemKey), "invalid_token", "algorithm"},
 				{"HS256 keyed with the public key (DER)", hs256(der), "invalid_token", "algorithm"},
 				{"tampered payload", tampered, "invalid_token", "signature"},
 				{"signed by another key under a published kid", func() string {
-					as.addKey(t, "rogue", "rsa", false)
-					as.mu.Lock()
-					as.private["rsa1x"] = as.private["rogue"]
-					as.mu.Unlock()
-					tok := as.mint(t, "rsa1x", jose.RS256, good)
+					as.AddKey(t, "rogue", "rsa", false)
+					tok := as.Mint(t, "rogue", jose.RS256, good)
 					p := strings.Split(tok, ".")
 					return b64json(t, map[string]any{"alg": "RS256", "kid": "rsa1", "typ": "at+jwt"}) + "." + p[1] + "." + p[2]
 				}(), "invalid_token", "signature"},
-				{"missing scope", as.mint(t, "rsa1", jose.RS256, with(good, "scope", "openid profile")), "insufficient_scope", "qcc"},
-				{"scope as scp array", as.mint(t, "rsa1", jose.RS256, with(with(good, "scope", nil), "scp", []string{"qcc"})), "", ""},
-				{"no subject", as.mint(t, "rsa1", jose.RS256, with(good, "sub", nil)), "invalid_token", "subject"},
+				{"missing scope", as.Mint(t, "rsa1", jose.RS256, authtest.With(good, "scope", "openid profile")), "insufficient_scope", "qcc"},
+				{"scope as scp array", as.Mint(t, "rsa1", jose.RS256, authtest.With(authtest.With(good, "scope", nil), "scp", []string{"qcc"})), "", ""},
+				{"no subject", as.Mint(t, "rsa1", jose.RS256, authtest.With(good, "sub", nil)), "invalid_token", "subject"},
 				{"not a JWT", "opaque-token-123", "invalid_token", "not a JWT"},
 			}
 			for _, c := range cases {
@@ -264,56 +134,56 @@ func TestVerifierAcceptsOnlyValidTokensForThisResource(t *testing.T) {
 }
 
 func TestUnknownKidRefetchesOnceThenPicksUpARotation(t *testing.T) {
-	as := newAuthServer(t, false)
-	as.addKey(t, "old", "rsa", true)
-	as.addKey(t, "new", "ec", false) // not published yet
+	as := authtest.New(t, false)
+	as.AddKey(t, "old", "rsa", true)
+	as.AddKey(t, "new", "ec", false) // not published yet
 	clock := testkit.NewClock()
 	v := readyVerifier(t, as, clock, "")
-	base := as.jwksHits.Load()
-	claims := func() map[string]any { return as.claims(clock.Now()) }
+	base := as.JWKSHits.Load()
+	claims := func() map[string]any { return as.Claims(clock.Now()) }
 
 	// Before the rotation: a kid the JWKS does not hold costs one refetch
 	// (once RefetchInterval has passed since the first load); more within
 	// RefetchInterval cost none.
 	clock.Advance(31 * time.Second)
 	for i := range 3 {
-		_, err := v.Verify(context.Background(), as.mint(t, "new", jose.ES256, claims()))
+		_, err := v.Verify(context.Background(), as.Mint(t, "new", jose.ES256, claims()))
 		if err == nil || !strings.Contains(err.Error(), "does not publish") {
 			t.Fatalf("attempt %d before the rotation: got %v, want an unknown-key refusal", i, err)
 		}
 	}
-	if got := as.jwksHits.Load() - base; got != 1 {
+	if got := as.JWKSHits.Load() - base; got != 1 {
 		t.Fatalf("JWKS fetched %d times for unknown kids, want exactly 1 (rate-limited)", got)
 	}
 
 	// The rotation: the server now publishes only the new key.
-	as.publishOnly("new")
+	as.PublishOnly("new")
 	clock.Advance(31 * time.Second)
-	if _, err := v.Verify(context.Background(), as.mint(t, "new", jose.ES256, claims())); err != nil {
+	if _, err := v.Verify(context.Background(), as.Mint(t, "new", jose.ES256, claims())); err != nil {
 		t.Fatalf("after the rotation the new key is refused: %v", err)
 	}
-	if got := as.jwksHits.Load() - base; got != 2 {
+	if got := as.JWKSHits.Load() - base; got != 2 {
 		t.Fatalf("JWKS fetched %d times, want 2", got)
 	}
 	// The withdrawn key no longer verifies anything.
-	if _, err := v.Verify(context.Background(), as.mint(t, "old", jose.RS256, claims())); err == nil {
+	if _, err := v.Verify(context.Background(), as.Mint(t, "old", jose.RS256, claims())); err == nil {
 		t.Fatal("a token of the withdrawn key was accepted after the rotation")
 	}
 	// Tokens of the current key need no fetch at all.
 	for range 5 {
-		if _, err := v.Verify(context.Background(), as.mint(t, "new", jose.ES256, claims())); err != nil {
+		if _, err := v.Verify(context.Background(), as.Mint(t, "new", jose.ES256, claims())); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := as.jwksHits.Load() - base; got > 3 {
+	if got := as.JWKSHits.Load() - base; got > 3 {
 		t.Fatalf("JWKS fetched %d times, want at most 3", got)
 	}
 }
 
 func TestDiscoveryRefusesMetadataOfAnotherIssuer(t *testing.T) {
-	as := newAuthServer(t, false)
-	as.addKey(t, "k", "rsa", true)
-	v, err := NewVerifier(OAuthConfig{Issuer: as.srv.URL + "/realms/test/", Resource: resource}) // trailing slash: another issuer
+	as := authtest.New(t, false)
+	as.AddKey(t, "k", "rsa", true)
+	v, err := NewVerifier(OAuthConfig{Issuer: as.Srv.URL + "/realms/test/", Resource: authtest.Resource}) // trailing slash: another issuer
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,29 +280,29 @@ func get(t *testing.T, url, token string) (*http.Response, string) {
 }
 
 func TestMiddlewareChallengesAndIdentities(t *testing.T) {
-	as := newAuthServer(t, false)
-	as.addKey(t, "k", "rsa", true)
+	as := authtest.New(t, false)
+	as.AddKey(t, "k", "rsa", true)
 	clock := testkit.NewClock()
 	logs := &testkit.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	v, err := NewVerifier(OAuthConfig{Issuer: as.issuer, Resource: resource, Scope: "qcc", Now: clock.Now, Logger: log})
+	v, err := NewVerifier(OAuthConfig{Issuer: as.Issuer, Resource: authtest.Resource, Scope: "qcc", Now: clock.Now, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	static, _ := ParseTokens([]byte("ci-bot static-secret-1\n"))
 	a := New(Options{Static: static, OAuth: v, Logger: log})
 	srv := front(t, a)
-	valid := as.mint(t, "k", jose.RS256, as.claims(clock.Now()))
+	valid := as.Mint(t, "k", jose.RS256, as.Claims(clock.Now()))
 
 	// Before the keys are loaded: 503 naming the issuer, and not ready.
 	if a.Ready() {
 		t.Fatal("ready before the keys were fetched")
 	}
 	resp, body := get(t, srv.URL+"/mcp", valid)
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, as.issuer) {
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, as.Issuer) {
 		t.Fatalf("before keys: %d %q, want 503 naming the issuer", resp.StatusCode, body)
 	}
-	if !strings.Contains(logs.String(), as.issuer) {
+	if !strings.Contains(logs.String(), as.Issuer) {
 		t.Fatal("no log line names the issuer")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -449,8 +319,8 @@ func TestMiddlewareChallengesAndIdentities(t *testing.T) {
 	}{
 		{"no token", "", 401, []string{meta, `error="invalid_token"`}, ""},
 		{"bad token", "nonsense", 401, []string{meta, `error="invalid_token"`}, ""},
-		{"expired", as.mint(t, "k", jose.RS256, with(as.claims(clock.Now()), "exp", clock.Now().Add(-time.Hour).Unix())), 401, []string{meta, `error="invalid_token"`}, ""},
-		{"missing scope", as.mint(t, "k", jose.RS256, with(as.claims(clock.Now()), "scope", "openid")), 403, []string{meta, `error="insufficient_scope"`, `scope="qcc"`}, ""},
+		{"expired", as.Mint(t, "k", jose.RS256, authtest.With(as.Claims(clock.Now()), "exp", clock.Now().Add(-time.Hour).Unix())), 401, []string{meta, `error="invalid_token"`}, ""},
+		{"missing scope", as.Mint(t, "k", jose.RS256, authtest.With(as.Claims(clock.Now()), "scope", "openid")), 403, []string{meta, `error="insufficient_scope"`, `scope="qcc"`}, ""},
 		{"oauth", valid, 200, nil, `"name":"user-42","kind":"oauth","client":"claude"`},
 		{"static", "static-secret-1", 200, nil, `"name":"ci-bot","kind":"static"`},
 	} {
@@ -489,7 +359,7 @@ func TestMiddlewareChallengesAndIdentities(t *testing.T) {
 		}
 		json.NewDecoder(resp.Body).Decode(&doc)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || doc.Resource != resource || len(doc.Servers) != 1 || doc.Servers[0] != as.issuer ||
+		if resp.StatusCode != 200 || doc.Resource != authtest.Resource || len(doc.Servers) != 1 || doc.Servers[0] != as.Issuer ||
 			len(doc.Scopes) != 1 || doc.Scopes[0] != "qcc" || len(doc.BearerMethods) != 1 || doc.BearerMethods[0] != "header" {
 			t.Errorf("%s: %d %+v", p, resp.StatusCode, doc)
 		}
