@@ -218,14 +218,36 @@ func bind(args any, dst any) error {
 // into an integer: JSON Schema counts 2.0 as the integer 2, and so must
 // the Go types the arguments are bound to.
 func integralNumbers(args any) any {
+	if raw, ok := args.(json.RawMessage); ok {
+		// What a transport received: numbers keep their spelling (2.0).
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var m map[string]any
+		if dec.Decode(&m) != nil || m == nil {
+			return args
+		}
+		args = m
+	}
 	m, ok := args.(map[string]any)
 	if !ok {
 		return args
 	}
 	var out map[string]any
 	for k, v := range m {
-		f, ok := v.(float64)
-		if !ok || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		var f float64
+		switch n := v.(type) {
+		case float64:
+			f = n
+		case json.Number:
+			x, err := n.Float64()
+			if err != nil {
+				continue
+			}
+			f = x
+		default:
+			continue
+		}
+		if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
 			continue
 		}
 		if out == nil {
@@ -234,7 +256,7 @@ func integralNumbers(args any) any {
 		out[k] = int64(f)
 	}
 	if out == nil {
-		return args
+		return m
 	}
 	return out
 }
