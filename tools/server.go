@@ -241,9 +241,9 @@ func logCalls(log *slog.Logger, obs Observer) server.ToolHandlerMiddleware {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			rec := &callRecord{outcome: "ok"}
 			ctx = context.WithValue(ctx, callRecordKey{}, rec)
+			ctx = withCaller(ctx)
 			caller, known := identity.FromContext(ctx)
 			if known {
-				ctx = guard.WithClient(ctx, caller.Key())
 				if co, ok := obs.(CallerObserver); ok {
 					co.CallFrom(caller.Label())
 				}
@@ -278,6 +278,16 @@ func logCalls(log *slog.Logger, obs Observer) server.ToolHandlerMiddleware {
 			return res, err
 		}
 	}
+}
+
+// withCaller names the authenticated caller, if any, to the guard, for the
+// per-caller cap. Every path that can reach QCC (tools, the certificate
+// template) goes through it.
+func withCaller(ctx context.Context) context.Context {
+	if id, ok := identity.FromContext(ctx); ok {
+		return guard.WithClient(ctx, id.Key())
+	}
+	return ctx
 }
 
 // busyWait is how long a call over the concurrency cap waits for a slot

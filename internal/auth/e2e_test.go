@@ -122,6 +122,17 @@ func TestOAuthAndNamedTokensEndToEnd(t *testing.T) {
 	if res := search(t, user, companies[0]); res.IsError {
 		t.Fatalf("cached answer refused: %s", testkit.ResultText(res))
 	}
+	// The certificate template reaches QCC too: it is capped the same way.
+	var first struct {
+		Certifications []struct{ ID string } `json:"certifications"`
+	}
+	raw, _ := json.Marshal(search(t, user, companies[0]).StructuredContent)
+	json.Unmarshal(raw, &first)
+	read := mcp.ReadResourceRequest{}
+	read.Params.URI = "qcc://certificates/" + first.Certifications[0].ID
+	if _, err := user.ReadResource(t.Context(), read); err == nil || !strings.Contains(err.Error(), "per caller") {
+		t.Fatalf("template past the cap: %v", err)
+	}
 	// Other callers still get through, each up to its own cap.
 	if res := search(t, alice, companies[1]); res.IsError {
 		t.Fatalf("alice: %s", testkit.ResultText(res))
@@ -148,7 +159,7 @@ func TestOAuthAndNamedTokensEndToEnd(t *testing.T) {
 
 	// Metrics: callers as a bounded label.
 	m := testkit.Scrape(t, srv.URL+"/metrics", map[string]string{"Authorization": "Bearer tok-bob-0123456789"})
-	if m[`qcc_mcp_tool_calls_by_caller_total{caller="oauth"}`] != 3 || m[`qcc_mcp_tool_calls_by_caller_total{caller="alice"}`] != 2 ||
+	if m[`qcc_mcp_tool_calls_by_caller_total{caller="oauth"}`] != 4 || m[`qcc_mcp_tool_calls_by_caller_total{caller="alice"}`] != 2 ||
 		m[`qcc_mcp_tool_calls_by_caller_total{caller="bob"}`] != 1 {
 		t.Fatalf("caller metrics: oauth %v alice %v bob %v", m[`qcc_mcp_tool_calls_by_caller_total{caller="oauth"}`],
 			m[`qcc_mcp_tool_calls_by_caller_total{caller="alice"}`], m[`qcc_mcp_tool_calls_by_caller_total{caller="bob"}`])
