@@ -26,6 +26,13 @@ type localState struct {
 	// spentDay is a Beijing day whose count was lost: its budget is
 	// treated as used up, so that a lost count never spends it twice.
 	spentDay string
+	clients  clientBudgets
+}
+
+// clientBudgets counts the requests of each caller on one Beijing day.
+type clientBudgets struct {
+	Day  string         `json:"day"`
+	Used map[string]int `json:"used"` // by caller
 }
 
 // budget counts the upstream requests of one Beijing calendar day.
@@ -38,6 +45,7 @@ type budget struct {
 // name (CooldownQuota, CooldownCredential, CooldownQueryPrefix + key).
 const (
 	stateBudget         = "budget"
+	stateClients        = "clients"
 	stateCooldownPrefix = "cooldown/"
 )
 
@@ -58,7 +66,7 @@ func newLocalState(file *store, now time.Time, log *slog.Logger) (*localState, e
 		return nil, err
 	}
 	if found {
-		l.budget = doc.Budget
+		l.budget, l.clients = doc.Budget, doc.Clients
 		for name, c := range doc.Cooldowns {
 			l.merge(name, c, now)
 		}
@@ -70,6 +78,13 @@ func newLocalState(file *store, now time.Time, log *slog.Logger) (*localState, e
 			var b budget
 			if json.Unmarshal(data, &b) == nil && (b.Day > l.budget.Day || b.Day == l.budget.Day && b.Used > l.budget.Used) {
 				l.budget = b
+			}
+			return
+		}
+		if name == stateClients {
+			var c clientBudgets
+			if json.Unmarshal(data, &c) == nil && (c.Day > l.clients.Day || l.clients.Used == nil) {
+				l.clients = c
 			}
 			return
 		}
@@ -159,6 +174,9 @@ func (l *localState) ExtendCooldown(_ context.Context, name string, c Cooldown) 
 func (l *localState) Reserve(_ context.Context, day string, limit, floor int) (int, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if isClientDay(day) {
+		return l.reserveClientLocked(day, limit)
+	}
 	if l.budget.Day != day {
 		l.budget = budget{Day: day}
 	}
@@ -175,6 +193,14 @@ func (l *localState) Reserve(_ context.Context, day string, limit, floor int) (i
 func (l *localState) Refund(_ context.Context, day string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if isClientDay(day) {
+		d, client, _ := strings.Cut(day, ClientDayInfix)
+		if l.clients.Day == d && l.clients.Used[client] > 0 {
+			l.clients.Used[client]--
+			l.saveClientsLocked()
+		}
+		return nil
+	}
 	if l.budget.Day == day && l.budget.Used > 0 {
 		l.budget.Used--
 		l.saveLocked()
@@ -186,6 +212,13 @@ func (l *localState) Refund(_ context.Context, day string) error {
 func (l *localState) Used(_ context.Context, day string) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if isClientDay(day) {
+		d, client, _ := strings.Cut(day, ClientDayInfix)
+		if l.clients.Day != d {
+			return 0, nil
+		}
+		return l.clients.Used[client], nil
+	}
 	if l.budget.Day != day {
 		return 0, nil
 	}
@@ -204,12 +237,34 @@ func (l *localState) saveLocked() {
 // writeStateLocked replaces the state file with the state in memory.
 // A failure is logged: the cache file's copy and memory still hold it.
 func (l *localState) writeStateLocked() {
-	doc := &stateDoc{Budget: l.budget, Cooldowns: make(map[string]Cooldown, len(l.cooldowns))}
+	doc := &stateDoc{Budget: l.budget, Clients: l.clients, Cooldowns: make(map[string]Cooldown, len(l.cooldowns))}
 	for name, c := range l.cooldowns {
 		doc.Cooldowns[name] = c
 	}
 	if err := l.state.write(doc); err != nil {
 		l.log.Warn("state file not saved; the cache file's copy and memory still hold the state",
 			"file", l.state.path, "error", err.Error())
+	}
+}
+
+// reserveClientLocked is Reserve for a per-caller key: the counts of one
+// day are kept, and a new day starts them all again.
+func (l *localState) reserveClientLocked(key string, limit int) (int, bool, error) {
+	day, client, _ := strings.Cut(key, ClientDayInfix)
+	if l.clients.Day != day || l.clients.Used == nil {
+		l.clients = clientBudgets{Day: day, Used: map[string]int{}}
+	}
+	if n := l.clients.Used[client]; limit > 0 && n >= limit {
+		return n, false, nil
+	}
+	l.clients.Used[client]++
+	l.saveClientsLocked()
+	return l.clients.Used[client], true, nil
+}
+
+func (l *localState) saveClientsLocked() {
+	if l.file != nil {
+		l.file.putState(stateClients, l.clients)
+		l.writeStateLocked()
 	}
 }

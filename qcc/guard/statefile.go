@@ -33,6 +33,7 @@ const (
 type stateDoc struct {
 	Format    string              `json:"format"`
 	Budget    budget              `json:"budget"`
+	Clients   clientBudgets       `json:"clients"`
 	Cooldowns map[string]Cooldown `json:"cooldowns"`
 }
 
