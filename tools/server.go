@@ -122,6 +122,7 @@ func NewServer(b guard.Upstream, o Options) *server.MCPServer {
 		s.AddTool(t.Tool, t.Handler)
 	}
 	addResources(s, o)
+	addView(s)
 	addPrompts(s)
 	return s
 }
