@@ -134,9 +134,11 @@ func TestWithViewKeepsOtherMeta(t *testing.T) {
 func TestViewIsSelfContained(t *testing.T) {
 	html := tools.ViewHTML()
 	for _, bad := range []*regexp.Regexp{
-		regexp.MustCompile(`(?i)https?://`),          // no outside address at all
-		regexp.MustCompile(`(?i)<script[^>]*\bsrc=`), // no loaded scripts
-		regexp.MustCompile(`(?i)<link\b`),            // no style sheets or preloads
+		regexp.MustCompile(`(?i)https?://`),                  // no outside address at all
+		regexp.MustCompile("[\"'`]//[^/\\s]"),                // nor a scheme-relative one
+		regexp.MustCompile(`\.(src|href|srcset|action)\s*=`), // nor one set from script
+		regexp.MustCompile(`(?i)<script[^>]*\bsrc=`),         // no loaded scripts
+		regexp.MustCompile(`(?i)<link\b`),                    // no style sheets or preloads
 		regexp.MustCompile(`(?i)<(img|iframe|object|embed)\b`),
 		regexp.MustCompile(`(?i)@import|url\(`), // nothing pulled in by CSS
 		regexp.MustCompile(`\b(fetch|XMLHttpRequest|WebSocket|EventSource|importScripts)\b`),
