@@ -83,7 +83,7 @@ type Usage struct {
 }
 
 func addResources(s *server.MCPServer, o Options) {
-	s.AddResource(mcp.NewResource(StatusCodesURI, "QCC status codes",
+	s.AddResource(mcp.NewResource(StatusCodesURI, "QCC status codes", mcp.WithResourceTitle("QCC status codes"),
 		mcp.WithResourceDescription("Every status code of QCC's certificate API as this server handles it: kind, whether retrying helps and when, meaning, and what to do."),
 		mcp.WithMIMEType("application/json")),
 		func(context.Context, mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
@@ -93,8 +93,8 @@ func addResources(s *server.MCPServer, o Options) {
 		return
 	}
 	started := o.Now().UTC().Format(time.RFC3339)
-	s.AddResource(mcp.NewResource(UsageURI, "QCC usage of this server",
-		mcp.WithResourceDescription("This server process's calls to QCC (billed) by status, cache hits, shared calls, locally refused calls and the daily budget left."),
+	s.AddResource(mcp.NewResource(UsageURI, "QCC usage of this server", mcp.WithResourceTitle("QCC usage of this server"),
+		mcp.WithResourceDescription("This server process's calls to QCC (billed) by status, cache hits, shared calls, locally refused calls and the daily budget left. It changes with every call: do not cache it."),
 		mcp.WithMIMEType("application/json")),
 		func(context.Context, mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 			u := o.Usage()
@@ -129,9 +129,9 @@ func addPrompts(s *server.MCPServer) {
 		mcp.WithArgument("company", mcp.RequiredArgument(),
 			mcp.ArgumentDescription("The company's registered name, usually Chinese, e.g. 企查查科技有限公司."))),
 		func(_ context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
-			company := qcc.NormalizeCompanyName(req.Params.Arguments["company"])
-			if len([]rune(company)) < qcc.MinSearchKeyLength {
-				return nil, fmt.Errorf("argument company must be the company's registered name (at least %d characters)", qcc.MinSearchKeyLength)
+			company, err := checkCompany("company", req.Params.Arguments["company"])
+			if err != nil {
+				return nil, fmt.Errorf("invalid prompt argument: %s; give the company's registered name", err.Error())
 			}
 			return mcp.NewGetPromptResult("Certification due diligence for "+company,
 				[]mcp.PromptMessage{mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(dueDiligenceText(company)))}), nil

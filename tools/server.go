@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
+	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
 )
 
 // Options configure the server.
@@ -52,6 +54,9 @@ type Options struct {
 	MaxTextBytes int
 	// ServerOptions are added to the MCP server's own options (hooks, say).
 	ServerOptions []server.ServerOption
+
+	// answered collects what completion offers; set by NewServer.
+	answered *answered
 }
 
 // Observer is told when tool calls start and finish. Implementations must
@@ -99,35 +104,67 @@ func (t Tool) ArgumentTypes() map[string]string { return t.input.props }
 // Tools returns the tools of this server, built on b.
 func Tools(b guard.Upstream, o Options) []Tool {
 	o.defaults()
-	return []Tool{searchTool(b, o), detailTool(b, o)}
+	return []Tool{searchTool(b, o), detailTool(b, o), checkTool(b, o)}
 }
 
 // NewServer returns an MCP server offering the tools on b.
 func NewServer(b guard.Upstream, o Options) *server.MCPServer {
 	o.defaults()
-	opts := append([]server.ServerOption{
+	o.answered = newAnswered(o.Demo)
+	opts := []server.ServerOption{
 		server.WithToolCapabilities(false),
 		server.WithResourceCapabilities(false, false),
 		server.WithPromptCapabilities(false),
+		server.WithCompletions(),
+		server.WithPromptCompletionProvider(promptCompleter{o.answered}),
+		server.WithResourceCompletionProvider(resourceCompleter{o.answered}),
+	}
+	// The lists never change while the server runs and hold nothing of a
+	// user: any cache may keep them for long. A read is answered afresh
+	// (qcc://usage changes with every call; a certificate read is billed
+	// or free depending on this server's cache, not a client's).
+	for _, m := range []mcp.MCPMethod{mcp.MethodToolsList, mcp.MethodResourcesList, mcp.MethodResourcesTemplatesList,
+		mcp.MethodPromptsList, mcp.MethodServerDiscover} {
+		opts = append(opts, server.WithMethodCacheHints(m, listCacheTTL.Milliseconds(), mcp.CacheScopePublic))
+	}
+	opts = append(opts, server.WithMethodCacheHints(mcp.MethodResourcesRead, 0, mcp.CacheScopePrivate))
+	opts = append(append(opts,
 		// The first middleware added is the outermost: logging (and the
 		// observer) must see every call end, panics included, so recovery
 		// sits inside it and turns a panic into a result first.
 		server.WithToolHandlerMiddleware(logCalls(o.Logger, o.Observer)),
 		server.WithToolHandlerMiddleware(recoverPanics(o.Logger)),
 		server.WithToolHandlerMiddleware(limitConcurrency(o.MaxConcurrentCalls)),
-		server.WithInstructions(instructions),
-	}, o.ServerOptions...)
+		server.WithInstructions(instructionsFor(o.Demo)),
+	), o.ServerOptions...)
 	s := server.NewMCPServer(o.Name, o.Version, opts...)
 	for _, t := range Tools(b, o) {
 		s.AddTool(t.Tool, t.Handler)
 	}
 	addResources(s, o)
+	addCertificateTemplate(s, b, o, o.answered)
 	addView(s)
 	addPrompts(s)
 	return s
 }
 
+// listCacheTTL is how long a client may keep the static lists.
+const listCacheTTL = 24 * time.Hour
+
+// instructionsFor adds, in demo mode, what a model (or a user with only
+// the binary) needs to try the server: the sandbox's companies and triggers.
+func instructionsFor(demo bool) string {
+	if !demo {
+		return instructions
+	}
+	return instructions + "\n\nDEMO MODE: the data comes from a built-in sandbox, not QCC, and nothing is billed. Its companies: " +
+		strings.Join(sandbox.Companies(), ", ") + " (the last holds no certificates). " +
+		"Certificate ids come from their search results. Names that make the sandbox fail on purpose: sandbox-status-NNN (QCC status NNN, e.g. sandbox-status-102), " +
+		"sandbox-http-NNN (HTTP status NNN, e.g. sandbox-http-502), sandbox-slow-DURATION (e.g. sandbox-slow-3s), sandbox-malformed, sandbox-truncated, sandbox-large."
+}
+
 const instructions = "Certificates held by Chinese companies, from Qichacha (QCC). " +
+	"To check a list of suppliers for a standard (ISO 9001, CCC …) in one call, use check_certifications. " +
 	"Call search_certifications with a company's registered name to list its certificates (ISO 9001, ISO 14001, CCC and others) with numbers, dates and validity; " +
 	"then get_certification_detail with an id from that list for holder, scope, standard and issuer. Every call that reaches QCC is billed."
 
@@ -155,14 +192,16 @@ func newTool[P any](name, title, description string, output any, o Options, run 
 	t.Annotations = readOnly(title)
 	t.RawOutputSchema = out
 	handler := func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		args := req.GetRawArguments()
+		args := integralNumbers(req.GetRawArguments())
 		if err := in.validate(args); err != nil {
 			return errorResult(ctx, err, o.Now()), nil
 		}
 		var p P
 		if err := bind(args, &p); err != nil {
-			return errorResult(ctx, &argumentError{[]string{err.Error()}}, o.Now()), nil
+			return errorResult(ctx, describeBindError(err), o.Now()), nil
 		}
+		ctx = withProgress(ctx, req)
+		defer progressOf(ctx).finish()
 		return run(ctx, p)
 	}
 	return Tool{Tool: t, Handler: handler, input: in, Output: out}

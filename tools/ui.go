@@ -75,7 +75,7 @@ func viewMeta() map[string]any {
 // not only named by the tools, so that a host (or a reviewer) can fetch
 // and inspect it before any tool runs.
 func addView(s *server.MCPServer) {
-	res := mcp.NewResource(ViewURI, "Certificate view",
+	res := mcp.NewResource(ViewURI, "Certificate view", mcp.WithResourceTitle("Certificate view"),
 		mcp.WithResourceDescription("MCP Apps view (io.modelcontextprotocol/ui) of search_certifications and check_certifications results: a validity timeline with expiring and expired certificates marked, a verdict table per company, and each certificate's record on click. Self-contained HTML; loads nothing from elsewhere."),
 		mcp.WithMIMEType(ViewMIMEType))
 	res.Meta = &mcp.Meta{AdditionalFields: viewMeta()}

@@ -74,8 +74,8 @@ func TestViewResourceListedAndRead(t *testing.T) {
 	}
 }
 
-// search_certifications names the view; the detail tool, which the view
-// calls itself, does not.
+// search_certifications and check_certifications name the view; the detail
+// tool, which the view calls itself, does not.
 func TestToolsDeclareTheView(t *testing.T) {
 	e := newEnv(t)
 	list, err := e.client.ListTools(context.Background(), mcp.ListToolsRequest{})
@@ -100,8 +100,10 @@ func TestToolsDeclareTheView(t *testing.T) {
 		}
 		got[tool.Name] = wire.Meta.UI.ResourceURI
 	}
-	if got[tools.SearchToolName] != tools.ViewURI {
-		t.Errorf("%s _meta.ui.resourceUri = %q, want %q", tools.SearchToolName, got[tools.SearchToolName], tools.ViewURI)
+	for _, name := range []string{tools.SearchToolName, tools.CheckToolName} {
+		if got[name] != tools.ViewURI {
+			t.Errorf("%s _meta.ui.resourceUri = %q, want %q", name, got[name], tools.ViewURI)
+		}
 	}
 	if got[tools.DetailToolName] != "" {
 		t.Errorf("%s names a view: %q", tools.DetailToolName, got[tools.DetailToolName])

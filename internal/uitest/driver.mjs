@@ -7,7 +7,7 @@
 // Environment: UITEST_MODULES (node_modules holding playwright-core),
 // UITEST_CHROMIUM, UITEST_HOST (the host page's origin), UITEST_ARTIFACTS
 // (screenshots go here), UITEST_PROFILE (an empty user data directory),
-// UITEST_COMPANY, UITEST_CHECK (JSON: {tool, fixture, arguments}).
+// UITEST_COMPANY, UITEST_CHECK (JSON: {tool, arguments}).
 import { createRequire } from "node:module";
 import path from "node:path";
 

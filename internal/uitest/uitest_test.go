@@ -30,11 +30,11 @@ import (
 // demoCompany has valid, expiring and expired certificates in the sandbox.
 const demoCompany = "苏州云帆智能制造股份有限公司"
 
-// checkCompanies are the companies of the check_certifications result:
-// between them every kind of row (valid, unknown, none found, error).
+// checkCompanies are the companies of the check_certifications call: for
+// ISO 9001 they give valid, expiring, expired, none found and error rows.
 var checkCompanies = []string{
-	demoCompany, "杭州青禾软件技术有限公司", "企查查科技有限公司",
-	"北京星河启明商贸有限公司", "sandbox-status-102",
+	demoCompany, "杭州青禾软件技术有限公司", "企查查科技有限公司", "深圳市海澜电子科技有限公司",
+	"华信创（北京）检测技术有限公司", "北京星河启明商贸有限公司", "sandbox-status-102",
 }
 
 // expiringWindow is the view's "expiring" window for a search result.
@@ -166,15 +166,12 @@ func TestViewInBrowser(t *testing.T) {
 	var search tools.SearchResult
 	structured(t, c, tools.SearchToolName, map[string]any{"company": demoCompany, "max_results": 200}, &search)
 
-	check := map[string]any{"tool": "check_certifications", "arguments": map[string]any{"companies": checkCompanies}}
-	var fixture []byte
-	if !hasTool(t, c, "check_certifications") {
-		// Not on this branch yet: a result of the shape fixed in CHECK.md,
-		// built from the server's own search results.
-		fixture = checkFixture(t, c)
-		check["fixture"] = "/fixtures/check.json"
-		t.Log("check_certifications not served: its result is built from real search results per CHECK.md")
-	}
+	// check_certifications over a supplier list with every kind of row; the
+	// browser's host calls it too and gets the same (cached) answer.
+	checkArgs := map[string]any{"companies": checkCompanies, "standard": "ISO 9001"}
+	var checkWant tools.CheckResult
+	structured(t, c, tools.CheckToolName, checkArgs, &checkWant)
+	check := map[string]any{"tool": tools.CheckToolName, "arguments": checkArgs}
 
 	// The host page's origin; /mcp goes through to the server.
 	bundle := filepath.Join(t.TempDir(), "bridge.js")
@@ -191,10 +188,6 @@ func TestViewInBrowser(t *testing.T) {
 	mux.HandleFunc("/host.js", serveFile("host/host.js", "text/javascript"))
 	mux.HandleFunc("/bridge.js", serveFile(bundle, "text/javascript"))
 	mux.HandleFunc("/favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	mux.HandleFunc("/fixtures/check.json", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(fixture)
-	})
 	host := httptest.NewServer(mux)
 	defer host.Close()
 
@@ -220,8 +213,10 @@ func TestViewInBrowser(t *testing.T) {
 	t.Logf("screenshots in %s", artifacts)
 
 	// The host found the view where the extension says.
-	if i := slices.IndexFunc(r.Tools, func(x struct{ Name, ResourceURI string }) bool { return x.Name == tools.SearchToolName }); i < 0 || r.Tools[i].ResourceURI != tools.ViewURI {
-		t.Errorf("tools as the host saw them: %+v", r.Tools)
+	for _, name := range []string{tools.SearchToolName, tools.CheckToolName} {
+		if i := slices.IndexFunc(r.Tools, func(x struct{ Name, ResourceURI string }) bool { return x.Name == name }); i < 0 || r.Tools[i].ResourceURI != tools.ViewURI {
+			t.Errorf("%s as the host saw it: %+v", name, r.Tools)
+		}
 	}
 	if !slices.Contains(r.Resources, struct{ URI, MIMEType string }{tools.ViewURI, tools.ViewMIMEType}) {
 		t.Errorf("resources as the host saw them: %+v", r.Resources)
@@ -247,7 +242,7 @@ func TestViewInBrowser(t *testing.T) {
 		t.Errorf("size-changed reports %v; iframe height %.0f", r.Sizes, r.IframeH)
 	}
 
-	checkTable(t, &r, check, fixture)
+	checkTable(t, &r, checkWant)
 
 	// Nothing left loopback, and nothing went wrong on the way.
 	for _, u := range r.Requests {
@@ -352,27 +347,18 @@ func checkDetail(t *testing.T, c *client.Client, r *report) {
 
 // checkTable: one row per company with the server's verdict; sorting and
 // the verdict filter work; a best certificate opens its record.
-func checkTable(t *testing.T, r *report, check map[string]any, fixture []byte) {
+func checkTable(t *testing.T, r *report, want tools.CheckResult) {
 	t.Helper()
-	var want struct {
-		StructuredContent struct {
-			Companies []struct {
-				Company, Verdict string
-				Best             *struct{ ID string }
-			}
-		} `json:"structuredContent"`
-	}
-	if fixture != nil {
-		json.Unmarshal(fixture, &want)
-	}
-	if len(r.Rows) != len(checkCompanies) {
-		t.Fatalf("%d rows for %d companies: %+v", len(r.Rows), len(checkCompanies), r.Rows)
+	if len(r.Rows) != len(want.Companies) || len(r.Rows) != len(checkCompanies) {
+		t.Fatalf("%d rows for %d companies: %+v", len(r.Rows), len(want.Companies), r.Rows)
 	}
 	verdicts := map[string]string{}
 	bests := map[string]bool{}
+	kinds := map[string]bool{}
 	valid := 0
-	for _, co := range want.StructuredContent.Companies {
+	for _, co := range want.Companies {
 		verdicts[co.Company] = co.Verdict
+		kinds[co.Verdict] = true
 		if co.Best != nil {
 			bests[co.Best.ID] = true
 		}
@@ -380,8 +366,13 @@ func checkTable(t *testing.T, r *report, check map[string]any, fixture []byte) {
 			valid++
 		}
 	}
+	for _, k := range []string{"valid", "expiring", "expired", "none_found", "error"} {
+		if !kinds[k] {
+			t.Errorf("no %s row among the verdicts %v", k, verdicts)
+		}
+	}
 	for _, row := range r.Rows {
-		if fixture != nil && row.Verdict != verdicts[row.Company] {
+		if row.Verdict != verdicts[row.Company] {
 			t.Errorf("row %s: verdict %q, want %q", row.Company, row.Verdict, verdicts[row.Company])
 		}
 		if row.Text == "" {
@@ -391,16 +382,15 @@ func checkTable(t *testing.T, r *report, check map[string]any, fixture []byte) {
 	if r.SortState != "ascending" || len(r.SortedBy) != len(r.Rows) {
 		t.Errorf("after sorting by company: %q %v", r.SortState, r.SortedBy)
 	}
-	if fixture != nil && (len(r.FilteredOK) != valid || slices.ContainsFunc(r.FilteredOK, func(v string) bool { return v != "valid" })) {
+	if len(r.FilteredOK) != valid || slices.ContainsFunc(r.FilteredOK, func(v string) bool { return v != "valid" }) {
 		t.Errorf("filtered to valid: %v, want %d valid rows", r.FilteredOK, valid)
 	}
-	if r.CheckDetail == "" || (fixture != nil && !bests[r.CheckDetail]) {
+	if !bests[r.CheckDetail] {
 		t.Errorf("record opened from the table: %q, want a best certificate", r.CheckDetail)
 	}
 	if r.CompanyBars == 0 {
 		t.Error("a company's certificates did not open as a timeline")
 	}
-	_ = check
 }
 
 func stateOf(c tools.CertificationSummary) string {
@@ -445,15 +435,6 @@ func serveFile(path, ctype string) http.HandlerFunc {
 		w.Header().Set("Content-Type", ctype)
 		w.Write(b)
 	}
-}
-
-func hasTool(t *testing.T, c *client.Client, name string) bool {
-	t.Helper()
-	list, err := c.ListTools(context.Background(), mcp.ListToolsRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return slices.ContainsFunc(list.Tools, func(x mcp.Tool) bool { return x.Name == name })
 }
 
 // structured calls a tool and decodes its structured content into v.

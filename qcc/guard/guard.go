@@ -567,6 +567,7 @@ func (g *Guard) fetch(ctx context.Context, method, key string, call func(context
 			return nil, err // a retry could not be answered in time
 		}
 		g.log.Debug("retrying a QCC call", "method", method, "attempt", attempt+1, "delay", delay, "error", err.Error())
+		notifyWait(ctx, Wait{Reason: "retry", Attempt: attempt + 1, Delay: delay})
 		timer := time.NewTimer(delay)
 		select {
 		case <-timer.C:
@@ -593,6 +594,9 @@ func (g *Guard) refuse(last error, refusal *qcc.Error) error {
 func (g *Guard) waitForSlot(ctx context.Context, method string) *qcc.Error {
 	if g.limiter == nil {
 		return nil
+	}
+	if d, busy := g.slotDelay(); busy {
+		notifyWait(ctx, Wait{Reason: "rate_limit", Delay: d})
 	}
 	// Wait fails at once when the slot comes after ctx's deadline.
 	if err := g.limiter.Wait(ctx); err != nil {

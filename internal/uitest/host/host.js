@@ -35,8 +35,8 @@ function cspFor(meta) {
 
 let current = null; // { bridge, iframe, context }
 
-// show renders the view for one tool result. spec: { tool, arguments,
-// fixture (URL of a prepared CallToolResult, instead of calling), theme, width }.
+// show calls a tool and renders the view for its result. spec: { tool,
+// arguments, theme, width }.
 async function show(spec) {
   if (current) {
     await current.bridge.teardownResource({ reason: "next result" }).catch(() => {});
@@ -44,8 +44,8 @@ async function show(spec) {
     current.iframe.remove();
     current = null;
   }
-  const uri = (window.hostTools.find((t) => t.name === spec.tool) || window.hostTools.find((t) => t.resourceUri) || {}).resourceUri;
-  if (!uri) throw new Error("no tool names a view");
+  const uri = (window.hostTools.find((t) => t.name === spec.tool) || {}).resourceUri;
+  if (!uri) throw new Error(spec.tool + " names no view");
   const read = await client.readResource({ uri });
   const content = read.contents[0];
   if (content.mimeType !== "text/html;profile=mcp-app") throw new Error("view MIME type " + content.mimeType);
@@ -78,9 +78,7 @@ async function show(spec) {
   };
   const ready = new Promise((resolve) => { bridge.oninitialized = resolve; });
 
-  const result = spec.fixture
-    ? fetch(spec.fixture).then((r) => r.json())
-    : client.callTool({ name: spec.tool, arguments: spec.arguments });
+  const result = client.callTool({ name: spec.tool, arguments: spec.arguments });
 
   iframe.srcdoc = html;
   document.getElementById("frame-box").append(iframe);
