@@ -126,7 +126,7 @@ func addCertificateTemplate(s *server.MCPServer, b guard.Upstream, o Options, a 
 				text, _, _ := describeError(err, o.Now())
 				return nil, errors.New(firstLine(text) + " Nothing was sent to QCC.")
 			}
-			ctx = context.WithValue(ctx, callRecordKey{}, &callRecord{})
+			ctx = context.WithValue(withCaller(ctx), callRecordKey{}, &callRecord{})
 			out, err := fetchDetail(ctx, b, o, id, false)
 			if err != nil {
 				text, _, _ := describeError(err, o.Now())

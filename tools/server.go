@@ -26,6 +26,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/identity"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
@@ -49,6 +50,10 @@ type Options struct {
 	MaxConcurrentCalls int
 	// Usage, if set, serves the qcc://usage resource (the guard's Usage).
 	Usage func() guard.Usage
+	// ClientUsage, if set, adds the caller's own count of today's QCC
+	// calls and its cap (0: none) to qcc://usage (the guard's
+	// ClientUsedToday); client is identity.Identity.Key.
+	ClientUsage func(ctx context.Context, client string) (used, limit int)
 	// MaxTextBytes bounds each result's text block (default
 	// DefaultMaxTextBytes); structured content is never cut.
 	MaxTextBytes int
@@ -67,6 +72,12 @@ type Observer interface {
 	// such as "billing", "invalid_argument", "busy" or "internal"), the QCC
 	// status if QCC sent one (else 0) and the duration.
 	CallFinished(tool, outcome string, qccStatus int, d time.Duration)
+}
+
+// CallerObserver, if an Observer also implements it, is told who made each
+// call, as identity.Identity.Label: a bounded set of values.
+type CallerObserver interface {
+	CallFrom(caller string)
 }
 
 func (o *Options) defaults() {
@@ -222,14 +233,22 @@ func record(ctx context.Context) *callRecord {
 	return &callRecord{}
 }
 
-// logCalls writes one line per tool call: tool, outcome, QCC status and
-// duration. Arguments are logged by name only where they cannot hold
+// logCalls writes one line per tool call: tool, outcome, QCC status,
+// duration and the caller, when the transport authenticated one. It also
+// names the caller to the guard, for the per-caller cap. Arguments are logged by name only where they cannot hold
 // secrets; the company searched is not a secret but is left to debug level.
 func logCalls(log *slog.Logger, obs Observer) server.ToolHandlerMiddleware {
 	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			rec := &callRecord{outcome: "ok"}
 			ctx = context.WithValue(ctx, callRecordKey{}, rec)
+			ctx = withCaller(ctx)
+			caller, known := identity.FromContext(ctx)
+			if known {
+				if co, ok := obs.(CallerObserver); ok {
+					co.CallFrom(caller.Label())
+				}
+			}
 			start := time.Now()
 			if obs != nil {
 				obs.CallStarted(req.Params.Name)
@@ -249,6 +268,9 @@ func logCalls(log *slog.Logger, obs Observer) server.ToolHandlerMiddleware {
 			if rec.qccStatus != 0 {
 				attrs = append(attrs, slog.Int("qcc_status", rec.qccStatus))
 			}
+			if known {
+				attrs = append(attrs, slog.Any("caller", caller))
+			}
 			level := slog.LevelInfo
 			if res != nil && res.IsError {
 				level = slog.LevelWarn
@@ -257,6 +279,16 @@ func logCalls(log *slog.Logger, obs Observer) server.ToolHandlerMiddleware {
 			return res, err
 		}
 	}
+}
+
+// withCaller names the authenticated caller, if any, to the guard, for the
+// per-caller cap. Every path that can reach QCC (tools, the certificate
+// template) goes through it.
+func withCaller(ctx context.Context) context.Context {
+	if id, ok := identity.FromContext(ctx); ok {
+		return guard.WithClient(ctx, id.Key())
+	}
+	return ctx
 }
 
 // busyWait is how long a call over the concurrency cap waits for a slot
