@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/qcc-mcp/qcc-mcp/internal/auth"
 	"github.com/qcc-mcp/qcc-mcp/internal/httpfront"
@@ -34,6 +35,7 @@ type Config struct {
 	ShowVersion     bool
 	BaseURL         string
 	Timeout         time.Duration
+	CallTimeout     time.Duration
 	AppKey          string // from QCC_APP_KEY
 	SecretKey       string // from QCC_SECRET_KEY; never a flag
 	SessionIdleTTL  time.Duration
@@ -70,6 +72,12 @@ type Config struct {
 	given   map[string]bool   // flags given on the command line
 	fromEnv map[string]string // flag name → the variable that set it
 }
+
+// MinSecretKeyLength is the shortest QCC_SECRET_KEY accepted. QCC's
+// secret keys are 32 characters; anything much shorter is a paste gone
+// wrong, and a very short secret would also make redacting it from text
+// meaningless.
+const MinSecretKeyLength = 16
 
 // Error is a configuration error: one setting, as the user wrote it, its
 // value and what is allowed.
@@ -155,6 +163,7 @@ func (c *Config) commonFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxTextBytes, "max-text-bytes", tools.DefaultMaxTextBytes, "bound on each result's text block; longer lists are cut with a note (structured content stays complete)")
 	fs.StringVar(&c.BaseURL, "base-url", "", "QCC API root (QCC_BASE_URL; default https://pro.qcc.com/api/yj)")
 	fs.DurationVar(&c.Timeout, "timeout", 15*time.Second, "timeout of each QCC request (QCC_TIMEOUT)")
+	fs.DurationVar(&c.CallTimeout, "call-timeout", 30*time.Second, "time limit of one tool call's QCC requests, shared by its retries and rate-limit waits")
 }
 
 // serverFlags declares the flags of a long-running server.
@@ -221,6 +230,11 @@ func (c *Config) Load(getenv func(string) string) error {
 	if !c.Demo && (c.AppKey == "" || c.SecretKey == "") {
 		return fmt.Errorf("QCC_APP_KEY and QCC_SECRET_KEY must be set in the environment (or run with --demo for the built-in sandbox)")
 	}
+	if n := utf8.RuneCountInString(c.SecretKey); !c.Demo && n < MinSecretKeyLength {
+		// Never the value: only its length, which says "cut off" or "wrong variable".
+		return fmt.Errorf("QCC_SECRET_KEY has %d characters, but a QCC secret key has at least %d: "+
+			"check that the whole key was copied from the QCC console", n, MinSecretKeyLength)
+	}
 	if c.Demo && c.CacheFile != "" {
 		// Sandbox answers in a real cache file would later be served as
 		// real QCC data.
@@ -232,6 +246,7 @@ func (c *Config) Load(getenv func(string) string) error {
 		want string
 	}{
 		{c.Timeout > 0, "timeout", "want a positive duration such as 15s or a number of seconds"},
+		{c.CallTimeout > 0, "call-timeout", "want a positive duration such as 30s"},
 		{c.CacheTTL >= 0, "cache-ttl", "want a duration of 0 or more, such as 24h (0 disables the cache)"},
 		{c.CacheMaxBytes > 0, "cache-max-bytes", "want a positive number of bytes"},
 		{c.Rate >= 0, "rate", "want requests per second, 0 or more (0: no rate limit)"},
@@ -454,6 +469,7 @@ func (c *Config) Guard(log *slog.Logger) guard.Config {
 		MaxRetries:         c.MaxRetries,
 		CredentialCooldown: off(c.CredentialCooldown),
 		MaxCallsPerDay:     c.MaxCallsPerDay,
+		CallTimeout:        c.CallTimeout,
 		Logger:             log,
 		// Over stdio there are no authenticated callers: Load refuses the
 		// cap there, and no call carries a caller to count.

@@ -48,6 +48,7 @@ func TestEachErrorNamesTheOneBadSetting(t *testing.T) {
 		{[]string{"--demo", "--timeout", "-1s"}, nil, `--timeout -1s: want a positive duration`},
 		{[]string{"--demo"}, []string{"QCC_CACHE_TTL", "-1h"}, `QCC_CACHE_TTL="-1h": want a duration of 0 or more`},
 		{[]string{"--demo", "--burst", "0"}, nil, `--burst 0: want 1 or more`},
+		{[]string{"--demo", "--call-timeout", "0s"}, nil, `--call-timeout 0s: want a positive duration such as 30s`},
 		{[]string{"--demo", "--rate", "-1"}, nil, `--rate -1: want requests per second`},
 		{[]string{"--demo", "--max-retries", "-1"}, nil, `--max-retries -1: want 0 or more`},
 		{[]string{"--demo", "--credential-cooldown", "-1s"}, nil, `--credential-cooldown -1s: want a duration of 0 or more`},
@@ -74,6 +75,27 @@ func TestEachErrorNamesTheOneBadSetting(t *testing.T) {
 		if !errors.As(err, &ce) {
 			t.Errorf("%v %v: %T, want a *config.Error", tc.args, tc.vars, err)
 		}
+	}
+}
+
+// A secret key too short to be QCC's is refused at start-up, naming the
+// variable and the length, never the value; 16 characters pass.
+func TestShortSecretKeyIsRefused(t *testing.T) {
+	for _, secret := range []string{"t", "secret-key-5678", "  0123456789abcde  "} {
+		_, err := load(nil, env("QCC_APP_KEY", "app-key-1234", "QCC_SECRET_KEY", secret))
+		if err == nil || !strings.Contains(err.Error(), "QCC_SECRET_KEY has ") || !strings.Contains(err.Error(), "at least 16") {
+			t.Errorf("secret of %d characters: %v, want a refusal naming QCC_SECRET_KEY", len(secret), err)
+			continue
+		}
+		if len(secret) > 3 && strings.Contains(err.Error(), strings.TrimSpace(secret)) {
+			t.Errorf("the error shows the secret: %v", err)
+		}
+	}
+	if _, err := load(nil, env("QCC_APP_KEY", "app-key-1234", "QCC_SECRET_KEY", "0123456789abcdef")); err != nil {
+		t.Errorf("a 16-character secret: %v", err)
+	}
+	if _, err := load([]string{"--demo"}, env("QCC_SECRET_KEY", "t")); err != nil {
+		t.Errorf("--demo uses the sandbox's keys, whatever is set: %v", err)
 	}
 }
 

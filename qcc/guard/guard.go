@@ -32,6 +32,7 @@ const (
 	DefaultRetryBaseDelay           = 200 * time.Millisecond
 	DefaultRetryMaxDelay            = 2 * time.Second
 	DefaultCredentialCooldown       = time.Minute
+	DefaultCallTimeout              = 30 * time.Second
 )
 
 // Config configures a Guard. The zero value gives every default: a 24-hour
@@ -50,11 +51,13 @@ type Config struct {
 	// or more after the last sweep or past the bound), oldest answers
 	// first; expired answers are skipped until then.
 	CacheMaxBytes int64
-	// CacheFile is the path of a bbolt database that keeps the cache, the
-	// cooldowns and the day's budget count across restarts. Empty keeps
+	// CacheFile is the path of a bbolt database that keeps the cache
+	// across restarts; the cooldowns and the day's budget count are kept
+	// in CacheFile.state beside it and copied into it. Empty keeps
 	// everything in memory. Missing directories are created; a damaged
-	// file is moved aside to CacheFile.corrupt-TIME, with a warning, and
-	// replaced by an empty one.
+	// file of ours is moved aside to CacheFile.corrupt-TIME, with a
+	// warning, and replaced by an empty one; a file that is not ours, or a
+	// symbolic link, makes New fail and is left untouched.
 	CacheFile string
 	// CacheFileTimeout is how long New waits for another process to
 	// release CacheFile before failing. Zero means DefaultCacheFileTimeout
@@ -86,6 +89,11 @@ type Config struct {
 	// 108, 112, 115, 119, 121). Zero means DefaultCredentialCooldown (1
 	// minute); Off (any negative value) does not pause.
 	CredentialCooldown time.Duration
+	// CallTimeout bounds everything one call spends asking QCC: its
+	// attempts, the waits between them and for the rate limit. Zero
+	// means DefaultCallTimeout (30 seconds); Off (any negative value)
+	// leaves only the caller's own deadline.
+	CallTimeout time.Duration
 	// MaxCallsPerDay caps the requests sent to QCC per Beijing calendar
 	// day, retries and no-result answers included. Zero means no cap.
 	MaxCallsPerDay int
@@ -134,6 +142,7 @@ type Guard struct {
 	maxRetries int
 	retryBase  time.Duration
 	retryMax   time.Duration
+	callLimit  time.Duration // 0: none
 	limits     *limits
 
 	flightsMu sync.Mutex
@@ -188,6 +197,7 @@ func New(up Upstream, cfg Config) (*Guard, error) {
 		flights:    make(map[string]*flight),
 	}
 	g.retryMax = max(g.retryMax, g.retryBase)
+	g.callLimit = max(orDefault(cfg.CallTimeout, DefaultCallTimeout), 0)
 	if g.now == nil {
 		g.now = time.Now
 	}
@@ -220,7 +230,12 @@ func New(up Upstream, cfg Config) (*Guard, error) {
 	}
 	state := cfg.State
 	if state == nil {
-		state = newLocalState(g.file, g.now())
+		local, err := newLocalState(g.file, g.now(), g.log)
+		if err != nil {
+			_ = g.Close()
+			return nil, fmt.Errorf("guard: %w", err)
+		}
+		state = local
 	}
 	g.shared = cfg.Flights
 	g.limits = newLimits(state, g.log, orDefault(cfg.CredentialCooldown, DefaultCredentialCooldown), cfg.MaxCallsPerDay)
@@ -514,9 +529,66 @@ func (g *Guard) remember(ctx context.Context, key string, v any) {
 	}
 }
 
-// fetch sends the call upstream, within the cooldowns, the budget and the
-// rate limit, and retries it while a retry can help.
+// errCallTimeout is the cause of a call's context ending at CallTimeout.
+var errCallTimeout = errors.New("guard: the call's time limit passed")
+
+// fetch sends the call upstream within CallTimeout, shared by every
+// attempt and wait, and says in the error how many attempts were made in
+// how long.
 func (g *Guard) fetch(ctx context.Context, method, key string, call func(context.Context) (any, error)) (any, error) {
+	parent, began := ctx, time.Now()
+	if g.callLimit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, g.callLimit, errCallTimeout)
+		defer cancel()
+	}
+	var t tries
+	v, err := g.attempt(ctx, method, key, call, &t)
+	attempts := t.n
+	var e *qcc.Error
+	if err == nil || !errors.As(err, &e) || attempts == 0 {
+		return v, err
+	}
+	took := time.Since(began).Round(10 * time.Millisecond)
+	if parent.Err() == nil && errors.Is(context.Cause(ctx), errCallTimeout) && e.Local == "" {
+		// Our own limit, not the caller's: a timeout, not a cancellation.
+		last := ""
+		if t.failed != nil {
+			last = "; the last failure: " + t.failed.Message
+		}
+		e = &qcc.Error{Kind: qcc.KindTimeout, Method: method, URL: e.URL, Received: g.now(), Err: e.Err,
+			Message: fmt.Sprintf("QCC did not answer within this call's time limit of %s: %s in %s%s",
+				g.callLimit, plural(attempts, "attempt"), took, last),
+			Retry: qcc.RetryAdvice{Retryable: true}, Action: qcc.ReasonTimeout.Action()}
+	} else if attempts > 1 || e.Kind == qcc.KindNetwork || e.Kind == qcc.KindTimeout {
+		c := *e
+		c.Message += fmt.Sprintf(" (%s in %s)", plural(attempts, "attempt"), took)
+		e = &c
+	}
+	if e.Kind == qcc.KindNetwork || e.Kind == qcc.KindTimeout {
+		g.log.Warn("QCC could not be reached", "method", method, "error", e.Message)
+	}
+	return nil, e
+}
+
+// tries counts the requests of one call, with the last upstream failure
+// (not the caller's deadline ending one).
+type tries struct {
+	n      int
+	failed *qcc.Error
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// attempt sends the call upstream, within the cooldowns, the budget and
+// the rate limit, and retries it while a retry can help, counting the
+// requests sent in t.
+func (g *Guard) attempt(ctx context.Context, method, key string, call func(context.Context) (any, error), t *tries) (any, error) {
 	var last error // the upstream failure being retried
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
@@ -548,7 +620,11 @@ func (g *Guard) fetch(ctx context.Context, method, key string, call func(context
 			return nil, g.refuse(last, refusal)
 		}
 
+		t.n++
 		v, err := call(ctx)
+		if e, ok := err.(*qcc.Error); ok && e.Kind != qcc.KindCanceled {
+			t.failed = e
+		}
 		if err != nil && !sent(err) {
 			g.limits.refund(context.WithoutCancel(ctx), day)
 			g.limits.refundClient(context.WithoutCancel(ctx), clientDay)
