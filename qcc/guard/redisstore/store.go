@@ -14,6 +14,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 )
 
 // FormatVersion is the version of the stored forms, part of every key. A
@@ -289,3 +291,11 @@ func (goRedisLogger) Printf(ctx context.Context, format string, v ...any) {
 		l.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 	}
 }
+
+// The store must keep fitting the guard's backend seam.
+var (
+	_ guard.AnswerStore = (*Store)(nil)
+	_ guard.StateStore  = (*Store)(nil)
+	_ guard.Flights     = (*Store)(nil)
+	_ guard.Limiter     = (*RateLimiter)(nil)
+)
