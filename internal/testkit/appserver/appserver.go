@@ -49,7 +49,9 @@ func Start(t testing.TB, args []string, getenv func(string) string, log *slog.Lo
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := httpfront.New(a.MCP, cfg.Front(m.Handler(), log))
+	o := cfg.Front(m.Handler(), log)
+	o.SessionStore = a.Sessions
+	f := httpfront.New(a.MCP, o)
 	m.WatchSSEStreams(f.OpenSSEStreams)
 	s := &Server{Front: f, ts: httptest.NewServer(f.Handler()), app: a}
 	s.URL = s.ts.URL
