@@ -85,7 +85,11 @@ func (l *limits) check(ctx context.Context, method, key string, now time.Time) *
 		}
 	}
 	if l.maxPerDay > 0 {
-		used, err := l.state.Used(ctx, beijingDay(now))
+		day := beijingDay(now)
+		used, err := l.state.Used(ctx, day)
+		if err == nil {
+			l.learn(day, used)
+		}
 		if err == nil && used >= l.maxPerDay {
 			return l.budgetRefusal(method, now)
 		}
@@ -243,10 +247,24 @@ func (l *limits) refund(ctx context.Context, r reservation) {
 	}
 }
 
+// learn raises the count this process knows for day to used, the store's:
+// every read of the store's count keeps the floor that re-seeds a store
+// which lost its data as high as this process has seen.
+func (l *limits) learn(day string, used int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.known.Day != day || used > l.known.Used {
+		l.known = budget{Day: day, Used: used}
+	}
+}
+
 // used returns the requests counted today.
 func (l *limits) used(ctx context.Context, now time.Time) int {
 	day := beijingDay(now)
 	n, err := l.state.Used(ctx, day)
+	if err == nil {
+		l.learn(day, n)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err != nil {
