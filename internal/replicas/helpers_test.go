@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -43,7 +44,8 @@ type cluster struct {
 	sb    *sandbox.Sandbox
 	qcc   *httptest.Server
 	reps  []*appserver.Server
-	delay atomic.Int64 // added to every sandbox answer, in nanoseconds
+	logs  []*testkit.SyncBuffer // each replica's log, as text
+	delay atomic.Int64          // added to every sandbox answer, in nanoseconds
 }
 
 // startCluster starts n replicas with args added to each one's flags.
@@ -65,7 +67,10 @@ func startCluster(t *testing.T, n int, args ...string) *cluster {
 	}
 	base := []string{"--rate", "0", "--replicas-hint", strconv.Itoa(n)}
 	for range n {
-		c.reps = append(c.reps, appserver.Start(t, append(base, args...), func(k string) string { return vars[k] }, nil))
+		buf := &testkit.SyncBuffer{}
+		log := slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		c.logs = append(c.logs, buf)
+		c.reps = append(c.reps, appserver.Start(t, append(base, args...), func(k string) string { return vars[k] }, log))
 	}
 	return c
 }

@@ -186,6 +186,10 @@ func TestRedisRestartedResumesSharing(t *testing.T) {
 	cl := warm(t, c, eras[0].version)
 	c.redis.Kill()
 	mustAnswer(t, cl, docCompany)
+	for i, company := range distinct("during-outage", len(c.reps)) { // each replica meets the outage
+		mustAnswer(t, c.client(eras[0].version, i), company)
+		testkit.WaitForMetric(t, c.reps[i].URL+"/metrics", nil, "qcc_mcp_redis_up", 0)
+	}
 	c.redis.Restart()
 	for _, r := range c.reps {
 		testkit.WaitForMetric(t, r.URL+"/metrics", nil, "qcc_mcp_redis_up", 1)
@@ -196,6 +200,14 @@ func TestRedisRestartedResumesSharing(t *testing.T) {
 	}
 	if n := c.qccCalls() - before; n != 1 {
 		t.Errorf("after Redis restarted, one question on 3 replicas made %d QCC calls, want 1", n)
+	}
+	// One line when Redis went, one when it came back, on each replica,
+	// and never the URL's secret parts.
+	for i, buf := range c.logs {
+		log := buf.String()
+		if down, back := strings.Count(log, "redis down"), strings.Count(log, "redis back"); down != 1 || back != 1 {
+			t.Errorf("replica %d logged %d x redis down and %d x redis back, want 1 each:\n%s", i, down, back, log)
+		}
 	}
 }
 
