@@ -50,7 +50,10 @@ type cluster struct {
 
 // startCluster starts n replicas with args added to each one's flags.
 // Without a rate flag the rate limit is off, so that nothing but what a
-// case tests decides how many calls reach QCC.
+// case tests decides how many calls reach QCC; without a --redis-timeout
+// each Redis operation may take 2 s, so that a loaded machine (60 calls at
+// once under -race) is not mistaken for a Redis outage. The outage cases
+// set the default 250ms again.
 func startCluster(t *testing.T, n int, args ...string) *cluster {
 	t.Helper()
 	c := &cluster{t: t, redis: redistest.Start(t), sb: sandbox.New(sandbox.Config{})}
@@ -65,7 +68,7 @@ func startCluster(t *testing.T, n int, args ...string) *cluster {
 		"QCC_APP_KEY": sandbox.DemoAppKey, "QCC_SECRET_KEY": sandbox.DemoSecretKey,
 		"QCC_BASE_URL": c.qcc.URL, "QCC_REDIS_URL": c.redis.URL(),
 	}
-	base := []string{"--rate", "0", "--replicas-hint", strconv.Itoa(n)}
+	base := []string{"--rate", "0", "--replicas-hint", strconv.Itoa(n), "--redis-timeout", "2s"}
 	for range n {
 		buf := &testkit.SyncBuffer{}
 		log := slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelInfo}))

@@ -12,6 +12,9 @@ import (
 	"github.com/qcc-mcp/qcc-mcp/internal/testkit"
 )
 
+// deadline is the default Redis deadline, which the outage cases measure.
+var deadline = []string{"--redis-timeout", "250ms"}
+
 // warm asks docCompany once through each replica, so that each holds the
 // answer in memory (one QCC call in all).
 func warm(t *testing.T, c *cluster, version string) *client.Client {
@@ -48,7 +51,7 @@ func TestRedisKilled(t *testing.T) {
 	for _, era := range eras {
 		t.Run(era.name+"/no-budget", func(t *testing.T) {
 			t.Parallel()
-			c := startCluster(t, 3)
+			c := startCluster(t, 3, deadline...)
 			cl := warm(t, c, era.version)
 			c.redis.Kill()
 			for range 6 {
@@ -79,7 +82,7 @@ func TestRedisKilled(t *testing.T) {
 		})
 		t.Run(era.name+"/budget", func(t *testing.T) {
 			t.Parallel()
-			c := startCluster(t, 3, "--max-calls-per-day", "100")
+			c := startCluster(t, 3, append(deadline, "--max-calls-per-day", "100")...)
 			cl := warm(t, c, era.version)
 			c.redis.Kill()
 			if text, ok := timed(t, cl, docCompany, time.Second); !ok {
@@ -109,7 +112,7 @@ func TestRedisKilled(t *testing.T) {
 // Redis is back (empty) the two are added to the shared count.
 func TestLocalAllowanceAddedBack(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, 2, "--max-calls-per-day", "100", "--budget-local-allowance", "2")
+	c := startCluster(t, 2, append(deadline, "--max-calls-per-day", "100", "--budget-local-allowance", "2")...)
 	one := c.client(eras[0].version, 0)
 	mustAnswer(t, one, docCompany) // shared count 1
 	c.redis.Kill()
@@ -137,7 +140,7 @@ func TestRedisHung(t *testing.T) {
 	for _, era := range eras {
 		t.Run(era.name, func(t *testing.T) {
 			t.Parallel()
-			c := startCluster(t, 3)
+			c := startCluster(t, 3, deadline...)
 			cl := warm(t, c, era.version)
 			c.redis.Stop()
 			stopped := true
@@ -182,7 +185,7 @@ func TestRedisHung(t *testing.T) {
 // 404 and initializes again; TestRedisEmptiedMidDay does that.)
 func TestRedisRestartedResumesSharing(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, 3)
+	c := startCluster(t, 3, deadline...)
 	cl := warm(t, c, eras[0].version)
 	c.redis.Kill()
 	mustAnswer(t, cl, docCompany)
