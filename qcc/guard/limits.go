@@ -24,6 +24,7 @@ type limits struct {
 	log                *slog.Logger
 	credentialCooldown time.Duration // <= 0: configured pauses are off
 	maxPerDay          int           // 0: unlimited
+	maxPerClient       int           // 0: unlimited (callers are still counted)
 	allowance          int           // requests a day this process may count itself while the store is away
 	degraded           func(feature string)
 
