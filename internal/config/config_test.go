@@ -242,6 +242,42 @@ func TestServerHelpNamesCallAndVariables(t *testing.T) {
 	}
 }
 
+// TestRedisSettings: without --redis-url nothing is shared; the URL comes
+// from the flag or QCC_REDIS_URL, the password from QCC_REDIS_PASSWORD; a
+// bad URL is refused naming the setting, never showing its password.
+func TestRedisSettings(t *testing.T) {
+	c, err := load([]string{"--demo"}, env())
+	if err != nil || c.RedisURL != "" || c.RedisTimeout != 250*time.Millisecond || c.ReplicasHint != 1 || c.BudgetLocalAllowance != 0 {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+	c, err = load([]string{"--demo", "--replicas-hint", "3", "--budget-local-allowance", "5"},
+		env("QCC_REDIS_URL", "rediss://app@redis.internal:6380/2", "QCC_REDIS_PASSWORD", "pw-from-env"))
+	if err != nil || c.RedisURL != "rediss://app@redis.internal:6380/2" || c.RedisPassword != "pw-from-env" ||
+		c.ReplicasHint != 3 || c.Guard(nil).BudgetLocalAllowance != 5 {
+		t.Fatalf("from the environment: %+v, %v", c, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		vars []string
+		want string
+	}{
+		{[]string{"--demo", "--redis-url", "http://user:hunter2secret@h:1/0"}, nil, `--redis-url http://user:xxxxx@h:1/0: the Redis URL's scheme is "http"; want redis or rediss`},
+		{[]string{"--demo"}, []string{"QCC_REDIS_URL", "redis://:hunter2secret@/0"}, `QCC_REDIS_URL="redis://:xxxxx@/0": the Redis URL names no host`},
+		{[]string{"--demo", "--redis-url", "redis://:hunter2secret@h:1/notadb"}, nil, `--redis-url redis://:xxxxx@h:1/notadb: the Redis URL`},
+		{[]string{"--demo", "--redis-timeout", "0s"}, nil, `--redis-timeout 0s: want a positive duration`},
+		{[]string{"--demo", "--replicas-hint", "0"}, nil, `--replicas-hint 0: want 1 or more`},
+		{[]string{"--demo", "--budget-local-allowance", "-1"}, nil, `--budget-local-allowance -1: want a whole number, 0 or more`},
+	} {
+		_, err := load(tc.args, env(tc.vars...))
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%v %v: %v, want %q", tc.args, tc.vars, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2secret") {
+			t.Errorf("%v: the error shows the password: %v", tc.args, err)
+		}
+	}
+}
+
 func TestOAuthAndPerCallerSettings(t *testing.T) {
 	dir := t.TempDir()
 	named := filepath.Join(dir, "named")

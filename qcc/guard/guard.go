@@ -120,7 +120,25 @@ type Config struct {
 	// processes share one upstream request; nil shares them within this
 	// process only.
 	Flights Flights
+	// BudgetLocalAllowance is how many upstream requests this process may
+	// count itself, per Beijing day, while State cannot be reached and
+	// MaxCallsPerDay is set; once State answers again they are added to
+	// its count. Zero: none, so the budget fails closed during an outage.
+	BudgetLocalAllowance int
+	// SharedUp, if set, reports whether the shared backends above can be
+	// reached now; Usage.SharedState says so.
+	SharedUp func() bool
 }
+
+// The features that fall back on this process's own state when a shared
+// backend fails, as Usage.Degraded counts them.
+const (
+	FeatureCache      = "cache"      // answers from memory (and the file) only
+	FeatureCoalescing = "coalescing" // identical calls shared within this process only
+	FeatureCooldowns  = "cooldowns"  // the cooldowns this process saw
+	FeatureBudget     = "budget"     // refused, or counted within the local allowance
+	FeatureRate       = "rate"       // this process's share of the rate limit
+)
 
 // Guard answers repeated questions from its cache and keeps the QCC key
 // out of trouble; see the package documentation. It is safe for concurrent
@@ -148,6 +166,7 @@ type Guard struct {
 	flightsMu sync.Mutex
 	flights   map[string]*flight // in this process, by cache key
 
+	sharedUp  func() bool // nil without shared backends
 	usage     counters
 	closeOnce sync.Once
 	closeErr  error
@@ -238,7 +257,9 @@ func New(up Upstream, cfg Config) (*Guard, error) {
 		state = local
 	}
 	g.shared = cfg.Flights
-	g.limits = newLimits(state, g.log, orDefault(cfg.CredentialCooldown, DefaultCredentialCooldown), cfg.MaxCallsPerDay)
+	g.sharedUp = cfg.SharedUp
+	g.limits = newLimits(state, g.log, orDefault(cfg.CredentialCooldown, DefaultCredentialCooldown), cfg.MaxCallsPerDay,
+		cfg.BudgetLocalAllowance, g.DegradedOp)
 	g.limits.maxPerClient = cfg.MaxCallsPerClientPerDay
 	return g, nil
 }
@@ -432,14 +453,27 @@ func (g *Guard) leadShared(ctx context.Context, key string, maxAge time.Duration
 	switch {
 	case err != nil:
 		g.log.Debug("shared coalescing unavailable; coalescing within this process", "error", err.Error())
+		g.DegradedOp(FeatureCoalescing)
 		return nothing, nil, false
 	case led:
 		if release == nil {
 			release = nothing
 		}
+		// The previous holder may have stored the answer and released the
+		// lead between our look and our taking it: look once more, or
+		// two processes would pay for one question.
+		if g.answers != nil {
+			if e, found := g.lookup(ctx, key, maxAge, limited); found {
+				release()
+				return nothing, e.val, true
+			}
+		}
 		return release, nil, false
 	}
 	if err := g.shared.Await(ctx, key); err != nil {
+		if ctx.Err() == nil {
+			g.DegradedOp(FeatureCoalescing)
+		}
 		return nothing, nil, false // canceled: fetch reports it; else ask QCC ourselves
 	}
 	if e, found := g.lookup(ctx, key, maxAge, limited); found {
@@ -493,6 +527,7 @@ func (g *Guard) lookup(ctx context.Context, key string, maxAge time.Duration, li
 	data, found, err := g.answers.GetAnswer(ctx, key)
 	if err != nil {
 		g.log.Debug("answer store unavailable; memory cache only", "error", err.Error())
+		g.DegradedOp(FeatureCache)
 		return nil, false
 	}
 	if !found {
@@ -525,6 +560,7 @@ func (g *Guard) remember(ctx context.Context, key string, v any) {
 		// The caller may have gone; the answer is paid for all the same.
 		if err := g.answers.PutAnswer(context.WithoutCancel(ctx), key, data, e.expires); err != nil {
 			g.log.Debug("answer not kept in the answer store", "key", key, "error", err.Error())
+			g.DegradedOp(FeatureCache)
 		}
 	}
 }
@@ -610,13 +646,13 @@ func (g *Guard) attempt(ctx context.Context, method, key string, call func(conte
 		if refusal := g.limits.check(ctx, method, key, now); refusal != nil {
 			return nil, g.refuse(last, refusal)
 		}
-		day, refusal := g.limits.reserve(ctx, method, now)
+		reserved, refusal := g.limits.reserve(ctx, method, now)
 		if refusal != nil {
 			return nil, g.refuse(last, refusal)
 		}
 		clientDay, refusal := g.limits.reserveClient(ctx, method, Client(ctx), now)
 		if refusal != nil {
-			g.limits.refund(context.WithoutCancel(ctx), day)
+			g.limits.refund(context.WithoutCancel(ctx), reserved)
 			return nil, g.refuse(last, refusal)
 		}
 
@@ -626,7 +662,7 @@ func (g *Guard) attempt(ctx context.Context, method, key string, call func(conte
 			t.failed = e
 		}
 		if err != nil && !sent(err) {
-			g.limits.refund(context.WithoutCancel(ctx), day)
+			g.limits.refund(context.WithoutCancel(ctx), reserved)
 			g.limits.refundClient(context.WithoutCancel(ctx), clientDay)
 			return nil, err
 		}
@@ -768,7 +804,21 @@ type Usage struct {
 	BudgetLimit int
 	// BudgetUsedToday counts the requests sent today, Beijing time.
 	BudgetUsedToday int
+	// SharedState is "" without shared backends (Config.SharedUp unset),
+	// SharedStateUp while they can be reached and SharedStateDegraded while
+	// this process falls back on its own state.
+	SharedState string
+	// Degraded counts, by feature (FeatureCache, ...), the operations that
+	// fell back on this process's own state because a shared backend
+	// failed.
+	Degraded map[string]int64
 }
+
+// The values of Usage.SharedState.
+const (
+	SharedStateUp       = "shared"
+	SharedStateDegraded = "degraded"
+)
 
 // Total returns the number of requests sent to QCC.
 func (u Usage) Total() int {
@@ -817,15 +867,58 @@ func (g *Guard) Usage() Usage {
 		LocalRefusals:   g.usage.refusals.Load(),
 		BudgetLimit:     g.limits.maxPerDay,
 		BudgetUsedToday: g.limits.used(context.Background(), g.now()),
+		SharedState:     g.sharedState(),
+		Degraded:        g.usage.degradedSnapshot(),
 	}
 }
+
+func (g *Guard) sharedState() string {
+	switch {
+	case g.sharedUp == nil:
+		return ""
+	case g.sharedUp():
+		return SharedStateUp
+	default:
+		return SharedStateDegraded
+	}
+}
+
+// DegradedOp counts one operation of feature that fell back on this
+// process's own state. The Guard counts its own; a backend that decides a
+// fallback itself (the shared rate limiter, which waits on its local share)
+// reports it here, so that Usage counts every one.
+func (g *Guard) DegradedOp(feature string) {
+	g.usage.mu.Lock()
+	defer g.usage.mu.Unlock()
+	if g.usage.degraded == nil {
+		g.usage.degraded = make(map[string]int64)
+	}
+	g.usage.degraded[feature]++
+}
+
+// Reconcile adds the requests this process counted itself while the
+// state store was away (Config.BudgetLocalAllowance) to the store's count.
+// The next reservation does it too; calling Reconcile when the store is
+// back saves waiting for one.
+func (g *Guard) Reconcile(ctx context.Context) { g.limits.reconcile(ctx) }
 
 // counters are the live counters behind Usage.
 type counters struct {
 	hits, misses, coalesced, refusals, waiting atomic.Int64
 
-	mu    sync.Mutex
-	calls map[string]int
+	mu       sync.Mutex
+	calls    map[string]int
+	degraded map[string]int64
+}
+
+func (c *counters) degradedSnapshot() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(c.degraded))
+	for k, v := range c.degraded {
+		out[k] = v
+	}
+	return out
 }
 
 func (c *counters) upstream(outcome string) {
