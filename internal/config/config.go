@@ -45,6 +45,7 @@ type Config struct {
 	MaxBodyBytes       int64
 	BodyReadTimeout    time.Duration
 	MaxSSEStreams      int
+	MaxSessions        int
 	MaxConcurrentCalls int
 	MetricsAddr        string
 
@@ -156,7 +157,7 @@ func (c *Config) serverFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Transport, "transport", "stdio", "stdio, or http for streamable HTTP at /mcp and SSE at /sse (sse is accepted as the same)")
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address for --transport http")
 	fs.BoolVar(&c.ShowVersion, "version", false, "print the version and exit")
-	fs.DurationVar(&c.SessionIdleTTL, "session-idle-ttl", 30*time.Minute, "forget streamable HTTP sessions idle this long")
+	fs.DurationVar(&c.SessionIdleTTL, "session-idle-ttl", 30*time.Minute, "end legacy streamable HTTP sessions idle this long")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight calls may finish after SIGTERM")
 	fs.StringVar(&c.AuthTokenFile, "auth-token-file", "", "file holding the bearer token HTTP clients must send (or set MCP_AUTH_TOKEN)")
 	fs.Func("allowed-origins", "comma-separated browser origins allowed to call over HTTP, e.g. https://app.example.com (default: none but loopback)", func(v string) error {
@@ -173,7 +174,8 @@ func (c *Config) serverFlags(fs *flag.FlagSet) {
 	})
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest HTTP request body accepted")
 	fs.DurationVar(&c.BodyReadTimeout, "body-read-timeout", 30*time.Second, "time a client has to send its request body")
-	fs.IntVar(&c.MaxSSEStreams, "max-sse-streams", 100, "cap on open SSE streams")
+	fs.IntVar(&c.MaxSSEStreams, "max-sse-streams", 100, "cap on open long-lived streams (SSE, GET /mcp, subscriptions/listen)")
+	fs.IntVar(&c.MaxSessions, "max-sessions", 1000, "cap on open legacy streamable HTTP sessions (clients before protocol 2026-07-28); over it initialize gets 503")
 	fs.IntVar(&c.MaxConcurrentCalls, "max-concurrent-calls", 64, "cap on tool calls running at once; a call over it waits up to 0.5s, then gets a retryable busy error (0: no cap)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /metrics on this separate address without auth (default: /metrics on the main listener, behind auth)")
 }
@@ -318,6 +320,7 @@ func (c *Config) loadHTTP(getenv func(string) string) error {
 		{c.MaxBodyBytes > 0, "max-body-bytes", "want a positive number of bytes"},
 		{c.BodyReadTimeout > 0, "body-read-timeout", "want a positive duration"},
 		{c.MaxSSEStreams > 0, "max-sse-streams", "want 1 or more"},
+		{c.MaxSessions > 0, "max-sessions", "want 1 or more"},
 		{c.MaxConcurrentCalls >= 0, "max-concurrent-calls", "want 0 or more (0: no cap)"},
 	} {
 		if !check.ok {
@@ -354,7 +357,7 @@ func parseDuration(v string) (time.Duration, error) {
 func (c *Config) Front(metricsPage http.Handler, log *slog.Logger) httpfront.Options {
 	return httpfront.Options{Addr: c.Addr, AuthToken: c.AuthToken, AllowedOrigins: c.AllowedOrigins,
 		MaxBodyBytes: c.MaxBodyBytes, BodyReadTimeout: c.BodyReadTimeout, MaxSSEStreams: c.MaxSSEStreams,
-		SessionIdleTTL: c.SessionIdleTTL, ShutdownTimeout: c.ShutdownTimeout,
+		SessionIdleTTL: c.SessionIdleTTL, MaxSessions: c.MaxSessions, ShutdownTimeout: c.ShutdownTimeout,
 		Metrics: metricsPage, MetricsAddr: c.MetricsAddr, Demo: c.Demo, Logger: log}
 }
 
