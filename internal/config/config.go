@@ -172,7 +172,7 @@ func (c *Config) serverFlags(fs *flag.FlagSet) {
 		}
 		return nil
 	})
-	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest HTTP request body accepted")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest HTTP request body, or stdio message (one line), accepted")
 	fs.DurationVar(&c.BodyReadTimeout, "body-read-timeout", 30*time.Second, "time a client has to send its request body")
 	fs.IntVar(&c.MaxSSEStreams, "max-sse-streams", 100, "cap on open long-lived streams (SSE, GET /mcp, subscriptions/listen)")
 	fs.IntVar(&c.MaxSessions, "max-sessions", 1000, "cap on open legacy streamable HTTP sessions (clients before protocol 2026-07-28); over it initialize gets 503")
@@ -306,6 +306,9 @@ func (c *Config) loadHTTP(getenv func(string) string) error {
 			return &Error{Setting: "--auth-token-file", Value: c.AuthTokenFile, Want: "the file is empty; want a file holding the token"}
 		}
 	}
+	if c.MaxBodyBytes <= 0 {
+		return c.bad("max-body-bytes", "want a positive number of bytes")
+	}
 	if c.Transport == "stdio" {
 		return nil
 	}
@@ -317,7 +320,6 @@ func (c *Config) loadHTTP(getenv func(string) string) error {
 		flag string
 		want string
 	}{
-		{c.MaxBodyBytes > 0, "max-body-bytes", "want a positive number of bytes"},
 		{c.BodyReadTimeout > 0, "body-read-timeout", "want a positive duration"},
 		{c.MaxSSEStreams > 0, "max-sse-streams", "want 1 or more"},
 		{c.MaxSessions > 0, "max-sessions", "want 1 or more"},

@@ -59,6 +59,7 @@ func TestEachErrorNamesTheOneBadSetting(t *testing.T) {
 		{[]string{"--demo", "--transport", "http", "--max-sse-streams", "0"}, nil, `--max-sse-streams 0: want 1 or more`},
 		{[]string{"--demo", "--transport", "http", "--max-sessions", "0"}, nil, `--max-sessions 0: want 1 or more`},
 		{[]string{"--demo", "--transport", "http", "--max-body-bytes", "0"}, nil, `--max-body-bytes 0: want a positive number of bytes`},
+		{[]string{"--demo", "--max-body-bytes", "0"}, nil, `--max-body-bytes 0: want a positive number of bytes`},
 		{[]string{"--demo", "--transport", "http", "--max-concurrent-calls", "-1"}, nil, `--max-concurrent-calls -1: want 0 or more`},
 		{[]string{"--demo", "--transport", "http", "--addr", "0.0.0.0:8080"}, nil, `--addr 0.0.0.0:8080: accepts connections from other machines`},
 		{[]string{"--demo", "--cache-file", "x.db"}, nil, `--cache-file x.db: cannot be used with --demo`},
