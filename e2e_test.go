@@ -83,8 +83,8 @@ func TestStdioSubprocess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tools.Tools) != 2 {
-		t.Fatalf("%d tools, want 2", len(tools.Tools))
+	if len(tools.Tools) != 3 {
+		t.Fatalf("%d tools, want 3", len(tools.Tools))
 	}
 	searchDoc(t, c)
 	c.Close()

@@ -61,7 +61,7 @@ run_suite() {
 	local label=$1
 	shift
 	check "$label tools/list" 0 \
-		'res.tools.length === 2 && res.tools.every(t => t.outputSchema && t.annotations.readOnlyHint === true)' \
+		'res.tools.length === 3 && res.tools.every(t => t.outputSchema && t.title && t.annotations.readOnlyHint === true)' \
 		-- --method tools/list "$@"
 	check "$label search" 0 \
 		'res.structuredContent.total > 20 && res.structuredContent.certifications.length === 20 && res.structuredContent.source.demo === true && /page=2/.test(text)' \
@@ -90,6 +90,20 @@ run_suite() {
 	check "$label whole list with status filter" 0 \
 		'res.structuredContent.source.pages === 2 && res.structuredContent.certifications.every(c => c.status === "valid") && res.structuredContent.filtered_out > 0' \
 		-- --method tools/call --tool-name search_certifications --tool-args-json '{"company":"苏州云帆智能制造股份有限公司","max_results":200,"status":"valid"}' "$@"
+	check "$label check_certifications" 0 \
+		'(() => { const s = res.structuredContent, v = {}; s.companies.forEach(c => v[c.company] = c.verdict); return s.companies.length === 3 && v["企查查科技有限公司"] === "expired" && ["valid","expiring"].includes(v["苏州云帆智能制造股份有限公司"]) && v["北京星河启明商贸有限公司"] === "none_found" && s.matched_types[0] === "质量管理体系认证（ISO9000）" && s.source.demo === true; })()' \
+		-- --method tools/call --tool-name check_certifications --tool-args-json '{"companies":["企查查科技有限公司","苏州云帆智能制造股份有限公司","北京星河启明商贸有限公司"],"standard":"ISO 9001"}' "$@"
+	check "$label resources/templates/list" 0 \
+		'res.resourceTemplates.some(t => t.uriTemplate === "qcc://certificates/{cert_id}" && t.title)' \
+		-- --method resources/templates/list "$@"
+	check "$label resources/read certificate template" 0 \
+		'JSON.parse(res.contents[0].text).certificate.number === "17418Q20358R1M"' \
+		-- --method resources/read --uri "qcc://certificates/$DOC_CERT_ID" "$@"
+	# The Inspector CLI (2.12.0) has no one-shot completion/complete; it
+	# checks the capability here, and tools/discovery_test.go the answers.
+	check "$label initialize declares completions" 0 \
+		'res.capabilities && res.capabilities.completions !== undefined' \
+		-- --method initialize "$@"
 	check "$label upstream error (QCC status 102)" 5 \
 		'res.isError === true && /QCC status 102/.test(text) && /operator/.test(text) && e.error.code === "tool_is_error"' \
 		-- --method tools/call --tool-name search_certifications --tool-arg company=sandbox-status-102 "$@"

@@ -37,6 +37,7 @@ const (
 	ReasonBudget          Reason = "budget"           // the guard's daily budget
 	ReasonRateLimit       Reason = "rate_limit"       // the guard's rate limit
 	ReasonBudgetUnknown   Reason = "budget_unknown"   // the guard's shared budget count is unreachable
+	ReasonClientBudget    Reason = "client_budget"    // the guard's daily cap of one caller
 	ReasonQueryPaused     Reason = "query_paused"     // the guard repeats a 110 for this query
 	ReasonQuotaPaused     Reason = "quota_paused"     // the guard repeats a daily-limit code
 	ReasonKeyPaused       Reason = "key_paused"       // the guard repeats a key, account or block code
@@ -66,6 +67,8 @@ var reasonActions = map[Reason]string{
 		"new questions can be asked after 00:00 Beijing time, or the operator can raise the budget.",
 	ReasonRateLimit:     "Too many QCC calls were made at once: repeat this call in a moment, or with a longer timeout.",
 	ReasonBudgetUnknown: "This server could not reach its shared count of QCC calls, so it sent nothing rather than risk overspending: repeat the call in a moment; if it persists, tell the operator.",
+	ReasonClientBudget: "Your own daily share of QCC calls on this server is used up (other callers are not affected): answers it already has are still available; " +
+		"new questions can be asked after 00:00 Beijing time, or the operator can raise --max-calls-per-client-per-day.",
 }
 
 // reasonMessages and reasonLocals hold, for the refusals a guard makes
@@ -76,11 +79,13 @@ var (
 		ReasonBudget:        "the daily budget of QCC calls is used up",
 		ReasonRateLimit:     "too many calls to QCC at once",
 		ReasonBudgetUnknown: "the count of today's QCC calls could not be read",
+		ReasonClientBudget:  "this caller's daily share of QCC calls is used up",
 	}
 	reasonLocals = map[Reason]string{
 		ReasonBudget:        "daily budget of %d QCC calls used up; resets at 00:00 Beijing (%s)",
 		ReasonRateLimit:     "the rate limit of %s to QCC had no free slot before this call's deadline",
 		ReasonBudgetUnknown: "the shared count of today's QCC calls did not answer (%s); nothing was sent",
+		ReasonClientBudget:  "daily cap of %d QCC calls per caller used up by this caller; resets at 00:00 Beijing (%s)",
 		ReasonQueryPaused:   "QCC answered %d for this exact query at %s; not sent again until %s",
 		ReasonQuotaPaused:   "QCC answered %d (daily limit reached) at %s; no call is sent to QCC until 00:00 Beijing time (%s)",
 		ReasonKeyPaused:     "QCC answered %d (%s) at %s; calls to QCC are paused until %s so that a refused key is not sent again and again",

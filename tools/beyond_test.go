@@ -344,10 +344,11 @@ func TestDescriptionsForModels(t *testing.T) {
 			}
 		}
 	}
-	search, detail := list.Tools[0].Description, list.Tools[1].Description
-	if list.Tools[0].Name != tools.SearchToolName {
-		search, detail = detail, search
+	desc := map[string]string{}
+	for _, tool := range list.Tools {
+		desc[tool.Name] = tool.Description
 	}
+	search, detail := desc[tools.SearchToolName], desc[tools.DetailToolName]
 	if !strings.Contains(search, "get_certification_detail") || !strings.Contains(detail, "search_certifications") {
 		t.Error("the descriptions do not say how the tools chain")
 	}

@@ -21,7 +21,7 @@ const DetailToolName = "get_certification_detail"
 
 // DetailParams are the arguments of get_certification_detail.
 type DetailParams struct {
-	CertID       string `json:"cert_id" jsonschema:"required,minLength=1" jsonschema_description:"A certificate id exactly as returned by search_certifications (the id column)."`
+	CertID       string `json:"cert_id" jsonschema:"required,minLength=1" jsonschema_description:"A certificate id exactly as returned by search_certifications (the id column): letters, digits, - and _, at most 64 characters."`
 	IncludeEmpty bool   `json:"include_empty,omitempty" jsonschema:"default=false" jsonschema_description:"Also return the fields QCC left empty. Default false keeps the answer short."`
 	MaxAge       *int   `json:"max_age_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Optional freshness limit: a cached answer fetched more than this many seconds ago is fetched again from QCC (billed). Leave out to accept the server's cache; 0 forces a new fetch."`
 }
@@ -135,16 +135,27 @@ func detailTool(b guard.Upstream, o Options) Tool {
 }
 
 func runDetail(ctx context.Context, b guard.Upstream, o Options, p DetailParams) (*mcp.CallToolResult, error) {
-	id := strings.TrimSpace(p.CertID)
-	if id == "" {
-		return errorResult(ctx, &argumentError{[]string{`argument "cert_id" must not be blank`}}, o.Now()), nil
+	id, err := checkCertID(p.CertID)
+	if err != nil {
+		return errorResult(ctx, err, o.Now()), nil
 	}
-	d, err := b.GetCertificationDetailByID(withMaxAge(ctx, p.MaxAge), id)
+	out, err := fetchDetail(withMaxAge(ctx, p.MaxAge), b, o, id, p.IncludeEmpty)
+	if err != nil {
+		return errorResult(ctx, err, o.Now()), nil
+	}
+	return mcp.NewToolResultStructured(out, detailText(out, o.Now(), o.Demo, o.MaxTextBytes)), nil
+}
+
+// fetchDetail reads one certificate through b; the tool and the
+// qcc://certificates/{cert_id} template share it, so both give the same
+// record.
+func fetchDetail(ctx context.Context, b guard.Upstream, o Options, id string, includeEmpty bool) (DetailResult, error) {
+	d, err := b.GetCertificationDetailByID(ctx, id)
 	if err != nil {
 		if qcc.KindOf(err) == qcc.KindNoResult {
 			err = &unknownIDError{id: id}
 		}
-		return errorResult(ctx, err, o.Now()), nil
+		return DetailResult{}, err
 	}
 	record(ctx).qccStatus = d.Status
 	out := DetailResult{
@@ -156,12 +167,13 @@ func runDetail(ctx context.Context, b guard.Upstream, o Options, p DetailParams)
 	if d.ID != "" {
 		out.ID = d.ID
 	}
+	o.answered.id(out.ID)
 	for _, f := range d.Fields {
-		if p.IncludeEmpty || (!f.Null && strings.TrimSpace(f.Value) != "") {
+		if includeEmpty || (!f.Null && strings.TrimSpace(f.Value) != "") {
 			out.Fields = append(out.Fields, f)
 		}
 	}
-	return mcp.NewToolResultStructured(out, detailText(out, o.Now(), o.Demo, o.MaxTextBytes)), nil
+	return out, nil
 }
 
 // detailText renders the key fields and the rest of the record compactly,
@@ -173,12 +185,14 @@ func detailText(r DetailResult, now time.Time, demo bool, limit int) string {
 	}
 	c := r.Certificate
 	t.head(fmt.Sprintf("Certificate %s (id %s)\n", orDash(c.Number), r.ID))
+	t.head(cacheLine(r.Source, now))
 	line := func(label, v string) {
 		if v != "" {
 			t.head(fmt.Sprintf("%s: %s\n", label, truncate(v, 400)))
 		}
 	}
 	line("Status (QCC)", c.Status)
+	contradiction := ""
 	holder := c.Holder
 	if c.HolderCreditCode != "" {
 		holder += " (credit code " + c.HolderCreditCode + ")"
@@ -193,8 +207,12 @@ func detailText(r DetailResult, now time.Time, demo bool, limit int) string {
 		if d, err := time.ParseInLocation(dateLayout, c.ExpiryDate, qcc.Beijing); err == nil {
 			status, days := validity(d, now)
 			exp += " (" + describeValidity(status, days) + " as of today, Beijing)"
+			if status == statusExpired && strings.Contains(c.Status, "有效") {
+				contradiction = fmt.Sprintf("Note: QCC's status says %q (valid), but the expiry date %s has passed: treat the certificate as expired unless the issuer confirms a renewal.\n", c.Status, c.ExpiryDate)
+			}
 		}
 		line("Expires", exp)
+		t.head(contradiction)
 	}
 	line("First issued", c.FirstIssueDate)
 

@@ -48,8 +48,12 @@ func (e *unknownIDError) Error() string { return fmt.Sprintf("no certificate has
 // qcc's two tables (status.go and words.go). %d, %q and %s are filled by
 // describeError.
 var toolWords = struct {
-	argument, busy, panic, unknownID, internal string
+	argument, busy, panic, unknownID, internal, budgetShort string
 }{
+	budgetShort: "Refused by this server's cost guard (local_limit) before any QCC call: the %d companies need at least %d QCC call(s) beyond the cache " +
+		"(%d of them fully cached, free), and today's budget has %d call(s) left.\nNothing was sent to QCC.\n" +
+		"What to do: check fewer companies at once (at most %d uncached ones now; the cached ones cost nothing), or wait until %s when the budget resets.\n" +
+		"Retry: not with the same list before the reset.",
 	argument: "Invalid arguments: %s.\nNothing was sent to QCC. Fix the argument(s) and call again.",
 	busy: "The server is busy: %d tool calls are already running, its limit. Nothing was sent to QCC.\n" +
 		"Retry: yes, in a few seconds.",
@@ -68,6 +72,7 @@ func describeError(err error, now time.Time) (text, outcome string, qccStatus in
 		busy    *busyError
 		panicky *panicError
 		unknown *unknownIDError
+		short   *budgetShortError
 		qe      *qcc.Error
 	)
 	switch {
@@ -79,6 +84,9 @@ func describeError(err error, now time.Time) (text, outcome string, qccStatus in
 		return fmt.Sprintf(toolWords.panic, panicky.tool), "internal", 0
 	case errors.As(err, &unknown):
 		return fmt.Sprintf(toolWords.unknownID, unknown.id), string(qcc.KindNoResult), 201
+	case errors.As(err, &short):
+		return fmt.Sprintf(toolWords.budgetShort, short.companies, short.need, short.cached, short.left, short.left,
+			beijingTime(short.resets)), string(qcc.KindLocalLimit), 0
 	case errors.As(err, &qe):
 		return describeQCCError(qe, now), string(qe.Kind), qe.Code
 	default:

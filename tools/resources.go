@@ -10,6 +10,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/identity"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 )
 
@@ -80,10 +81,23 @@ type Usage struct {
 	BudgetUsedToday       int            `json:"budget_used_today"`
 	BudgetLeft            *int           `json:"budget_left_today"`
 	Since                 string         `json:"since"`
+	// Caller is the reader's own usage, when the HTTP front authenticated
+	// it; the fields above are the totals of every caller.
+	Caller *CallerUsage `json:"caller,omitempty"`
+}
+
+// CallerUsage is one caller's share of qcc://usage.
+type CallerUsage struct {
+	Name        string `json:"name"`
+	Kind        string `json:"kind"` // static or oauth
+	ClientID    string `json:"client_id,omitempty"`
+	CallsToday  int    `json:"upstream_calls_today"`
+	LimitPerDay int    `json:"limit_per_day"` // 0: no per-caller cap
+	LeftToday   *int   `json:"left_today"`
 }
 
 func addResources(s *server.MCPServer, o Options) {
-	s.AddResource(mcp.NewResource(StatusCodesURI, "QCC status codes",
+	s.AddResource(mcp.NewResource(StatusCodesURI, "QCC status codes", mcp.WithResourceTitle("QCC status codes"),
 		mcp.WithResourceDescription("Every status code of QCC's certificate API as this server handles it: kind, whether retrying helps and when, meaning, and what to do."),
 		mcp.WithMIMEType("application/json")),
 		func(context.Context, mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
@@ -93,10 +107,10 @@ func addResources(s *server.MCPServer, o Options) {
 		return
 	}
 	started := o.Now().UTC().Format(time.RFC3339)
-	s.AddResource(mcp.NewResource(UsageURI, "QCC usage of this server",
-		mcp.WithResourceDescription("This server process's calls to QCC (billed) by status, cache hits, shared calls, locally refused calls and the daily budget left."),
+	s.AddResource(mcp.NewResource(UsageURI, "QCC usage of this server", mcp.WithResourceTitle("QCC usage of this server"),
+		mcp.WithResourceDescription("This server process's calls to QCC (billed) by status, cache hits, shared calls, locally refused calls and the daily budget left. It changes with every call: do not cache it."),
 		mcp.WithMIMEType("application/json")),
-		func(context.Context, mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		func(ctx context.Context, _ mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 			u := o.Usage()
 			out := Usage{
 				UpstreamCalls: u.Total(), UpstreamCallsByStatus: u.UpstreamCalls,
@@ -109,6 +123,17 @@ func addResources(s *server.MCPServer, o Options) {
 			if u.BudgetLimit > 0 {
 				left := max(u.BudgetLimit-u.BudgetUsedToday, 0)
 				out.BudgetLeft = &left
+			}
+			if id, ok := identity.FromContext(ctx); ok {
+				c := &CallerUsage{Name: id.Name, Kind: string(id.Kind), ClientID: id.ClientID}
+				if o.ClientUsage != nil {
+					c.CallsToday, c.LimitPerDay = o.ClientUsage(ctx, id.Key())
+				}
+				if c.LimitPerDay > 0 {
+					left := max(c.LimitPerDay-c.CallsToday, 0)
+					c.LeftToday = &left
+				}
+				out.Caller = c
 			}
 			return jsonResource(UsageURI, out)
 		})
@@ -129,9 +154,9 @@ func addPrompts(s *server.MCPServer) {
 		mcp.WithArgument("company", mcp.RequiredArgument(),
 			mcp.ArgumentDescription("The company's registered name, usually Chinese, e.g. 企查查科技有限公司."))),
 		func(_ context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
-			company := qcc.NormalizeCompanyName(req.Params.Arguments["company"])
-			if len([]rune(company)) < qcc.MinSearchKeyLength {
-				return nil, fmt.Errorf("argument company must be the company's registered name (at least %d characters)", qcc.MinSearchKeyLength)
+			company, err := checkCompany("company", req.Params.Arguments["company"])
+			if err != nil {
+				return nil, fmt.Errorf("invalid prompt argument: %s; give the company's registered name", err.Error())
 			}
 			return mcp.NewGetPromptResult("Certification due diligence for "+company,
 				[]mcp.PromptMessage{mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(dueDiligenceText(company)))}), nil

@@ -3,8 +3,12 @@ package tools
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"math/big"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -208,4 +212,69 @@ func bind(args any, dst any) error {
 		raw = []byte("{}")
 	}
 	return json.Unmarshal(raw, dst)
+}
+
+// integralNumbers turns every whole number among the top-level arguments
+// into an integer: JSON Schema counts 2.0 as the integer 2, and so must
+// the Go types the arguments are bound to.
+func integralNumbers(args any) any {
+	if raw, ok := args.(json.RawMessage); ok {
+		// What a transport received: numbers keep their spelling (2.0).
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var m map[string]any
+		if dec.Decode(&m) != nil || m == nil {
+			return args
+		}
+		args = m
+	}
+	m, ok := args.(map[string]any)
+	if !ok {
+		return args
+	}
+	var out map[string]any
+	for k, v := range m {
+		var f float64
+		switch n := v.(type) {
+		case float64:
+			f = n
+		case json.Number:
+			x, err := n.Float64()
+			if err != nil {
+				continue
+			}
+			f = x
+		default:
+			continue
+		}
+		if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+			continue
+		}
+		if out == nil {
+			out = maps.Clone(m)
+		}
+		out[k] = int64(f)
+	}
+	if out == nil {
+		return m
+	}
+	return out
+}
+
+// describeBindError words a failure to bind validated arguments for an
+// agent, never in Go's terms: the schema has already checked the types, so
+// this is rare (a number too large for its field, say).
+func describeBindError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		want := map[reflect.Kind]string{reflect.Int: "integer", reflect.Bool: "boolean", reflect.String: "string"}[te.Type.Kind()]
+		if te.Type.Kind() == reflect.Pointer {
+			want = map[reflect.Kind]string{reflect.Int: "integer", reflect.Bool: "boolean", reflect.String: "string"}[te.Type.Elem().Kind()]
+		}
+		if want == "" {
+			want = "another type"
+		}
+		return &argumentError{[]string{fmt.Sprintf("argument %q must be of type %s, got %s", te.Field, want, truncate(te.Value, 40))}}
+	}
+	return &argumentError{[]string{"the arguments could not be read as this tool's parameters; check each argument's type against the tool's input schema"}}
 }

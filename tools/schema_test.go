@@ -25,8 +25,8 @@ func TestSchemaFilesMatchServedSchemas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(listed.Tools) != 2 {
-		t.Fatalf("tools/list returned %d tools, want 2", len(listed.Tools))
+	if len(listed.Tools) != 3 {
+		t.Fatalf("tools/list returned %d tools, want 3", len(listed.Tools))
 	}
 	update := os.Getenv("UPDATE_SCHEMAS") != ""
 	defined := map[string]tools.Tool{}

@@ -17,7 +17,7 @@ const SearchToolName = "search_certifications"
 
 // SearchParams are the arguments of search_certifications.
 type SearchParams struct {
-	Company      string `json:"company" jsonschema:"required,minLength=2" jsonschema_description:"The company's full registered name, usually Chinese, e.g. 企查查科技有限公司 (white space and ( ) vs （） do not matter). With exact=false, a keyword of the name. At least 2 characters."`
+	Company      string `json:"company" jsonschema:"required,minLength=2" jsonschema_description:"The company's full registered name, usually Chinese, e.g. 企查查科技有限公司 (white space and ( ) vs （） do not matter). With exact=false, a keyword of the name. 2 to 100 characters after normalisation; control characters are refused."`
 	CertCategory string `json:"cert_category,omitempty" jsonschema_description:"Optional QCC certificate category code such as C_9, to list one category only. Leave out to list all."`
 	Page         int    `json:"page,omitempty" jsonschema:"minimum=1,default=1" jsonschema_description:"First page to return, starting at 1."`
 	PageSize     int    `json:"page_size,omitempty" jsonschema:"minimum=1,maximum=20,default=10" jsonschema_description:"Certificates per QCC page, 1 to 20 (QCC's maximum). Each page is one billed call. Default 10, or 20 with max_results."`
@@ -62,10 +62,11 @@ const searchDescription = "List the certificates a Chinese company holds, from Q
 	"Give the full registered name (usually Chinese); if nothing is found, try exact=false."
 
 func searchTool(b guard.Upstream, o Options) Tool {
-	return newTool(SearchToolName, "Search company certifications", searchDescription, SearchResult{}, o,
+	// WithView: hosts with MCP Apps draw the result as a timeline (ui.go).
+	return WithView(newTool(SearchToolName, "Search company certifications", searchDescription, SearchResult{}, o,
 		func(ctx context.Context, p SearchParams) (*mcp.CallToolResult, error) {
 			return runSearch(ctx, b, o, p)
-		})
+		}))
 }
 
 func runSearch(ctx context.Context, b guard.Upstream, o Options, p SearchParams) (*mcp.CallToolResult, error) {
@@ -85,10 +86,9 @@ func runSearch(ctx context.Context, b guard.Upstream, o Options, p SearchParams)
 		want = p.PageSize
 	}
 	exact := p.Exact == nil || *p.Exact
-	company := qcc.NormalizeCompanyName(p.Company)
-	if n := len([]rune(company)); n < qcc.MinSearchKeyLength {
-		return errorResult(ctx, &argumentError{[]string{fmt.Sprintf(
-			"argument \"company\" must have at least %d characters other than spaces, got %d", qcc.MinSearchKeyLength, n)}}, o.Now()), nil
+	company, err := checkCompany("company", p.Company)
+	if err != nil {
+		return errorResult(ctx, err, o.Now()), nil
 	}
 	ctx = withMaxAge(ctx, p.MaxAge)
 	query := qcc.SearchParams{SearchKey: company, CertCategory: strings.TrimSpace(p.CertCategory), PageSize: p.PageSize, Fuzzy: !exact}
@@ -128,6 +128,8 @@ func runSearch(ctx context.Context, b guard.Upstream, o Options, p SearchParams)
 		total = max(total, res.Paging.TotalRecords)
 		items = append(items, res.Items...)
 		lastFull = len(res.Items) == p.PageSize
+		progressOf(ctx).step(pages, plannedPages(total, want, p.Page, p.PageSize, pages),
+			pageMessage(pages, plannedPages(total, want, p.Page, p.PageSize, pages), len(items), total))
 		// Without a total from QCC (no Paging block), only a short page
 		// says the list has ended.
 		if len(items) >= want || !lastFull || (total > 0 && page*p.PageSize >= total) {
@@ -161,7 +163,11 @@ func runSearch(ctx context.Context, b guard.Upstream, o Options, p SearchParams)
 		text, _, _ := describeError(stopErr, now)
 		out.IncompleteReason = firstLine(text)
 	}
+	if len(items) > 0 && exact {
+		o.answered.company(company)
+	}
 	for _, it := range items {
+		o.answered.id(it.ID)
 		status, days := validity(it.EndDate, now)
 		if p.Status != "" && status != p.Status {
 			out.FilteredOut++
@@ -183,7 +189,26 @@ func runSearch(ctx context.Context, b guard.Upstream, o Options, p SearchParams)
 	}
 	return mcp.NewToolResultStructured(out, searchText(out, searchTextInput{
 		exact: exact, status: p.Status, fetched: len(items), next: next, demo: o.Demo, limit: o.MaxTextBytes,
+		category: query.CertCategory, now: now,
 	})), nil
+}
+
+// plannedPages is how many pages a search will take, once QCC gave a
+// total; 0 while it is not known.
+func plannedPages(total, want, first, size, done int) int {
+	if total <= 0 {
+		return 0
+	}
+	left := total - (first-1)*size
+	n := (min(want, max(left, 0)) + size - 1) / size
+	return max(n, done)
+}
+
+func pageMessage(done, planned, fetched, total int) string {
+	if planned > 0 {
+		return fmt.Sprintf("page %d of %d, %d of %d certificates", done, planned, fetched, total)
+	}
+	return fmt.Sprintf("page %d, %d certificates", done, fetched)
 }
 
 // combineCache sums up the cache states of the pages of one answer: a hit
@@ -208,6 +233,10 @@ type searchTextInput struct {
 	next    int // the page to ask for next
 	demo    bool
 	limit   int
+	// category is the cert_category searched, if any; now judges the
+	// cache's age.
+	category string
+	now      time.Time
 }
 
 // searchText is the text block: a short table and the next step, within
@@ -227,7 +256,10 @@ func searchText(r SearchResult, in searchTextInput) string {
 			return t.String()
 		}
 		t.head(fmt.Sprintf("No certificates found for %q (QCC answered: no result).\n", r.Company))
-		if in.exact {
+		t.head(cacheLine(r.Source, in.now))
+		if in.category != "" {
+			t.head(fmt.Sprintf("Next: the category cert_category=%q is the likely cause; call again without cert_category to list every category, or with another category code.\n", in.category))
+		} else if in.exact {
 			t.head("Next: if this is not the company's full registered name, call again with exact=false for a keyword match.\n")
 		} else {
 			t.head("Next: check the spelling, or use the company's registered Chinese name.\n")
@@ -237,6 +269,10 @@ func searchText(r SearchResult, in searchTextInput) string {
 	first := (r.Page-1)*r.PageSize + 1
 	t.head(fmt.Sprintf("%d certificate(s) for %q; fetched %d-%d in %d QCC page(s) of %d.\n",
 		r.Total, r.Company, first, first+in.fetched-1, r.Source.Pages, r.PageSize))
+	t.head(cacheLine(r.Source, in.now))
+	if !in.exact {
+		t.head(fmt.Sprintf("Keyword match (exact=false): these certificates may belong to several companies whose names contain %q; call get_certification_detail with an id to see that certificate's holder, or search again with the full registered name and exact=true.\n", r.Company))
+	}
 	if in.status != "" {
 		t.head(fmt.Sprintf("Local filter status=%s: %d shown, %d left out.\n", in.status, len(r.Certifications), r.FilteredOut))
 	}

@@ -20,13 +20,16 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/identity"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
+	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
 )
 
 // Options configure the server.
@@ -47,11 +50,18 @@ type Options struct {
 	MaxConcurrentCalls int
 	// Usage, if set, serves the qcc://usage resource (the guard's Usage).
 	Usage func() guard.Usage
+	// ClientUsage, if set, adds the caller's own count of today's QCC
+	// calls and its cap (0: none) to qcc://usage (the guard's
+	// ClientUsedToday); client is identity.Identity.Key.
+	ClientUsage func(ctx context.Context, client string) (used, limit int)
 	// MaxTextBytes bounds each result's text block (default
 	// DefaultMaxTextBytes); structured content is never cut.
 	MaxTextBytes int
 	// ServerOptions are added to the MCP server's own options (hooks, say).
 	ServerOptions []server.ServerOption
+
+	// answered collects what completion offers; set by NewServer.
+	answered *answered
 }
 
 // Observer is told when tool calls start and finish. Implementations must
@@ -62,6 +72,12 @@ type Observer interface {
 	// such as "billing", "invalid_argument", "busy" or "internal"), the QCC
 	// status if QCC sent one (else 0) and the duration.
 	CallFinished(tool, outcome string, qccStatus int, d time.Duration)
+}
+
+// CallerObserver, if an Observer also implements it, is told who made each
+// call, as identity.Identity.Label: a bounded set of values.
+type CallerObserver interface {
+	CallFrom(caller string)
 }
 
 func (o *Options) defaults() {
@@ -99,34 +115,67 @@ func (t Tool) ArgumentTypes() map[string]string { return t.input.props }
 // Tools returns the tools of this server, built on b.
 func Tools(b guard.Upstream, o Options) []Tool {
 	o.defaults()
-	return []Tool{searchTool(b, o), detailTool(b, o)}
+	return []Tool{searchTool(b, o), detailTool(b, o), checkTool(b, o)}
 }
 
 // NewServer returns an MCP server offering the tools on b.
 func NewServer(b guard.Upstream, o Options) *server.MCPServer {
 	o.defaults()
-	opts := append([]server.ServerOption{
+	o.answered = newAnswered(o.Demo)
+	opts := []server.ServerOption{
 		server.WithToolCapabilities(false),
 		server.WithResourceCapabilities(false, false),
 		server.WithPromptCapabilities(false),
+		server.WithCompletions(),
+		server.WithPromptCompletionProvider(promptCompleter{o.answered}),
+		server.WithResourceCompletionProvider(resourceCompleter{o.answered}),
+	}
+	// The lists never change while the server runs and hold nothing of a
+	// user: any cache may keep them for long. A read is answered afresh
+	// (qcc://usage changes with every call; a certificate read is billed
+	// or free depending on this server's cache, not a client's).
+	for _, m := range []mcp.MCPMethod{mcp.MethodToolsList, mcp.MethodResourcesList, mcp.MethodResourcesTemplatesList,
+		mcp.MethodPromptsList, mcp.MethodServerDiscover} {
+		opts = append(opts, server.WithMethodCacheHints(m, listCacheTTL.Milliseconds(), mcp.CacheScopePublic))
+	}
+	opts = append(opts, server.WithMethodCacheHints(mcp.MethodResourcesRead, 0, mcp.CacheScopePrivate))
+	opts = append(append(opts,
 		// The first middleware added is the outermost: logging (and the
 		// observer) must see every call end, panics included, so recovery
 		// sits inside it and turns a panic into a result first.
 		server.WithToolHandlerMiddleware(logCalls(o.Logger, o.Observer)),
 		server.WithToolHandlerMiddleware(recoverPanics(o.Logger)),
 		server.WithToolHandlerMiddleware(limitConcurrency(o.MaxConcurrentCalls)),
-		server.WithInstructions(instructions),
-	}, o.ServerOptions...)
+		server.WithInstructions(instructionsFor(o.Demo)),
+	), o.ServerOptions...)
 	s := server.NewMCPServer(o.Name, o.Version, opts...)
 	for _, t := range Tools(b, o) {
 		s.AddTool(t.Tool, t.Handler)
 	}
 	addResources(s, o)
+	addCertificateTemplate(s, b, o, o.answered)
+	addView(s)
 	addPrompts(s)
 	return s
 }
 
+// listCacheTTL is how long a client may keep the static lists.
+const listCacheTTL = 24 * time.Hour
+
+// instructionsFor adds, in demo mode, what a model (or a user with only
+// the binary) needs to try the server: the sandbox's companies and triggers.
+func instructionsFor(demo bool) string {
+	if !demo {
+		return instructions
+	}
+	return instructions + "\n\nDEMO MODE: the data comes from a built-in sandbox, not QCC, and nothing is billed. Its companies: " +
+		strings.Join(sandbox.Companies(), ", ") + " (the last holds no certificates). " +
+		"Certificate ids come from their search results. Names that make the sandbox fail on purpose: sandbox-status-NNN (QCC status NNN, e.g. sandbox-status-102), " +
+		"sandbox-http-NNN (HTTP status NNN, e.g. sandbox-http-502), sandbox-slow-DURATION (e.g. sandbox-slow-3s), sandbox-malformed, sandbox-truncated, sandbox-large."
+}
+
 const instructions = "Certificates held by Chinese companies, from Qichacha (QCC). " +
+	"To check a list of suppliers for a standard (ISO 9001, CCC …) in one call, use check_certifications. " +
 	"Call search_certifications with a company's registered name to list its certificates (ISO 9001, ISO 14001, CCC and others) with numbers, dates and validity; " +
 	"then get_certification_detail with an id from that list for holder, scope, standard and issuer. Every call that reaches QCC is billed."
 
@@ -154,14 +203,16 @@ func newTool[P any](name, title, description string, output any, o Options, run 
 	t.Annotations = readOnly(title)
 	t.RawOutputSchema = out
 	handler := func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		args := req.GetRawArguments()
+		args := integralNumbers(req.GetRawArguments())
 		if err := in.validate(args); err != nil {
 			return errorResult(ctx, err, o.Now()), nil
 		}
 		var p P
 		if err := bind(args, &p); err != nil {
-			return errorResult(ctx, &argumentError{[]string{err.Error()}}, o.Now()), nil
+			return errorResult(ctx, describeBindError(err), o.Now()), nil
 		}
+		ctx = withProgress(ctx, req)
+		defer progressOf(ctx).finish()
 		return run(ctx, p)
 	}
 	return Tool{Tool: t, Handler: handler, input: in, Output: out}
@@ -182,14 +233,22 @@ func record(ctx context.Context) *callRecord {
 	return &callRecord{}
 }
 
-// logCalls writes one line per tool call: tool, outcome, QCC status and
-// duration. Arguments are logged by name only where they cannot hold
+// logCalls writes one line per tool call: tool, outcome, QCC status,
+// duration and the caller, when the transport authenticated one. It also
+// names the caller to the guard, for the per-caller cap. Arguments are logged by name only where they cannot hold
 // secrets; the company searched is not a secret but is left to debug level.
 func logCalls(log *slog.Logger, obs Observer) server.ToolHandlerMiddleware {
 	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			rec := &callRecord{outcome: "ok"}
 			ctx = context.WithValue(ctx, callRecordKey{}, rec)
+			ctx = withCaller(ctx)
+			caller, known := identity.FromContext(ctx)
+			if known {
+				if co, ok := obs.(CallerObserver); ok {
+					co.CallFrom(caller.Label())
+				}
+			}
 			start := time.Now()
 			if obs != nil {
 				obs.CallStarted(req.Params.Name)
@@ -209,6 +268,9 @@ func logCalls(log *slog.Logger, obs Observer) server.ToolHandlerMiddleware {
 			if rec.qccStatus != 0 {
 				attrs = append(attrs, slog.Int("qcc_status", rec.qccStatus))
 			}
+			if known {
+				attrs = append(attrs, slog.Any("caller", caller))
+			}
 			level := slog.LevelInfo
 			if res != nil && res.IsError {
 				level = slog.LevelWarn
@@ -217,6 +279,16 @@ func logCalls(log *slog.Logger, obs Observer) server.ToolHandlerMiddleware {
 			return res, err
 		}
 	}
+}
+
+// withCaller names the authenticated caller, if any, to the guard, for the
+// per-caller cap. Every path that can reach QCC (tools, the certificate
+// template) goes through it.
+func withCaller(ctx context.Context) context.Context {
+	if id, ok := identity.FromContext(ctx); ok {
+		return guard.WithClient(ctx, id.Key())
+	}
+	return ctx
 }
 
 // busyWait is how long a call over the concurrency cap waits for a slot

@@ -61,7 +61,7 @@ func New(cfg *config.Config, version string, log *slog.Logger, m *metrics.Metric
 		return nil, err
 	}
 	o := tools.Options{Version: version, Demo: cfg.Demo, Logger: log, MaxConcurrentCalls: cfg.MaxConcurrentCalls,
-		MaxTextBytes: cfg.MaxTextBytes, Usage: g.Usage}
+		MaxTextBytes: cfg.MaxTextBytes, Usage: g.Usage, ClientUsage: g.ClientUsedToday}
 	if m != nil {
 		m.WatchUsage(g.Usage)
 		o.Observer = m

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/auth"
 	"github.com/qcc-mcp/qcc-mcp/internal/httpfront"
 	"github.com/qcc-mcp/qcc-mcp/internal/loopback"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
@@ -40,7 +41,11 @@ type Config struct {
 
 	// HTTP only.
 	AuthTokenFile      string
-	AuthToken          string // from the file or MCP_AUTH_TOKEN; never a flag
+	AuthToken          string             // MCP_AUTH_TOKEN, or the file when it holds one unnamed token; never a flag
+	StaticTokens       *auth.StaticTokens // the tokens of the file or MCP_AUTH_TOKEN; nil: none
+	OAuthIssuer        string
+	ResourceURL        string
+	OAuthScope         string
 	AllowedOrigins     []string
 	MaxBodyBytes       int64
 	BodyReadTimeout    time.Duration
@@ -58,6 +63,7 @@ type Config struct {
 	MaxRetries         int
 	CredentialCooldown time.Duration
 	MaxCallsPerDay     int
+	MaxCallsPerClient  int // --max-calls-per-client-per-day
 	MaxTextBytes       int
 
 	fs      *flag.FlagSet
@@ -159,7 +165,11 @@ func (c *Config) serverFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.ShowVersion, "version", false, "print the version and exit")
 	fs.DurationVar(&c.SessionIdleTTL, "session-idle-ttl", 30*time.Minute, "end legacy streamable HTTP sessions idle this long")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight calls may finish after SIGTERM")
-	fs.StringVar(&c.AuthTokenFile, "auth-token-file", "", "file holding the bearer token HTTP clients must send (or set MCP_AUTH_TOKEN)")
+	fs.StringVar(&c.AuthTokenFile, "auth-token-file", "", "file holding the bearer token HTTP clients must send (or set MCP_AUTH_TOKEN), or several lines \"NAME TOKEN\", one per caller")
+	fs.StringVar(&c.OAuthIssuer, "oauth-issuer", "", "accept OAuth access tokens of this authorization server (its issuer URL, e.g. https://sso.example.com/realms/main); needs --resource-url")
+	fs.StringVar(&c.ResourceURL, "resource-url", "", "this server's canonical MCP URL, e.g. https://mcp.example.com/mcp: the audience access tokens must carry (with --oauth-issuer)")
+	fs.StringVar(&c.OAuthScope, "oauth-scope", "", "a scope every OAuth access token must carry (with --oauth-issuer; default: none)")
+	fs.IntVar(&c.MaxCallsPerClient, "max-calls-per-client-per-day", 0, "cap on QCC requests each authenticated caller may cause per Beijing day, on top of --max-calls-per-day (0: no cap)")
 	fs.Func("allowed-origins", "comma-separated browser origins allowed to call over HTTP, e.g. https://app.example.com (default: none but loopback)", func(v string) error {
 		for _, o := range strings.Split(v, ",") {
 			if o = strings.TrimSpace(o); o != "" {
@@ -297,14 +307,35 @@ func (c *Config) fromVariables(getenv func(string) string) error {
 // loadHTTP reads the bearer token and checks the HTTP settings.
 func (c *Config) loadHTTP(getenv func(string) string) error {
 	c.AuthToken = strings.TrimSpace(getenv("MCP_AUTH_TOKEN"))
+	if c.AuthToken != "" {
+		c.StaticTokens = auth.SingleToken(c.AuthToken)
+	}
 	if c.AuthTokenFile != "" {
 		raw, err := os.ReadFile(c.AuthTokenFile)
 		if err != nil {
 			return &Error{Setting: "--auth-token-file", Value: c.AuthTokenFile, Want: fmt.Sprintf("want a readable file holding the token (%v)", err)}
 		}
-		if c.AuthToken = strings.TrimSpace(string(raw)); c.AuthToken == "" {
+		if strings.TrimSpace(string(raw)) == "" {
 			return &Error{Setting: "--auth-token-file", Value: c.AuthTokenFile, Want: "the file is empty; want a file holding the token"}
 		}
+		tokens, err := auth.ParseTokens(raw)
+		if err != nil {
+			return &Error{Setting: "--auth-token-file", Value: c.AuthTokenFile, Want: err.Error()}
+		}
+		c.StaticTokens, c.AuthToken = tokens, ""
+		if names := tokens.Names(); len(names) == 1 && names[0] == auth.DefaultTokenName {
+			c.AuthToken = strings.TrimSpace(string(raw))
+		}
+	}
+	if err := c.checkOAuth(); err != nil {
+		return err
+	}
+	authenticated := c.StaticTokens != nil || c.OAuthIssuer != ""
+	if c.MaxCallsPerClient < 0 {
+		return c.bad("max-calls-per-client-per-day", "want a whole number, 0 or more (0: no cap)")
+	}
+	if c.MaxCallsPerClient > 0 && (c.Transport == "stdio" || !authenticated) {
+		return c.bad("max-calls-per-client-per-day", "counts authenticated callers: it needs --transport http with --auth-token-file, MCP_AUTH_TOKEN or --oauth-issuer (for one caller, use --max-calls-per-day)")
 	}
 	if c.MaxBodyBytes <= 0 {
 		return c.bad("max-body-bytes", "want a positive number of bytes")
@@ -312,8 +343,8 @@ func (c *Config) loadHTTP(getenv func(string) string) error {
 	if c.Transport == "stdio" {
 		return nil
 	}
-	if c.AuthToken == "" && !loopback.Addr(c.Addr) {
-		return c.bad("addr", "accepts connections from other machines: set a bearer token with --auth-token-file or MCP_AUTH_TOKEN, or listen on 127.0.0.1")
+	if !authenticated && !loopback.Addr(c.Addr) {
+		return c.bad("addr", "accepts connections from other machines: set a bearer token with --auth-token-file or MCP_AUTH_TOKEN, or --oauth-issuer, or listen on 127.0.0.1")
 	}
 	for _, check := range []struct {
 		ok   bool
@@ -330,6 +361,48 @@ func (c *Config) loadHTTP(getenv func(string) string) error {
 		}
 	}
 	return nil
+}
+
+// checkOAuth checks the OAuth settings together: an issuer needs the
+// resource URL (the audience) and the other way round.
+func (c *Config) checkOAuth() error {
+	switch {
+	case c.OAuthIssuer == "" && c.ResourceURL == "" && c.OAuthScope == "":
+		return nil
+	case c.OAuthIssuer == "" && c.ResourceURL != "":
+		return c.bad("resource-url", "is the audience of OAuth access tokens: it needs --oauth-issuer")
+	case c.OAuthIssuer == "":
+		return c.bad("oauth-scope", "applies to OAuth access tokens: it needs --oauth-issuer")
+	case c.ResourceURL == "":
+		return c.bad("oauth-issuer", "needs --resource-url, this server's canonical MCP URL (e.g. https://mcp.example.com/mcp), which tokens must name as their audience")
+	case strings.ContainsAny(c.OAuthScope, " \"\\"):
+		return c.bad("oauth-scope", "want one scope, without spaces or quotes")
+	}
+	if _, err := auth.NewVerifier(c.oauthConfig(nil)); err != nil {
+		flag := "oauth-issuer"
+		if strings.HasPrefix(err.Error(), "resource") {
+			flag = "resource-url"
+		}
+		return c.bad(flag, "want an absolute http(s) URL without a fragment")
+	}
+	return nil
+}
+
+func (c *Config) oauthConfig(log *slog.Logger) auth.OAuthConfig {
+	return auth.OAuthConfig{Issuer: c.OAuthIssuer, Resource: c.ResourceURL, Scope: c.OAuthScope, Logger: log}
+}
+
+// Authenticator builds the HTTP front's authentication from the settings.
+func (c *Config) Authenticator(log *slog.Logger) (*auth.Authenticator, error) {
+	o := auth.Options{Static: c.StaticTokens, Logger: log}
+	if c.OAuthIssuer != "" {
+		v, err := auth.NewVerifier(c.oauthConfig(log))
+		if err != nil {
+			return nil, err
+		}
+		o.OAuth = v
+	}
+	return auth.New(o), nil
 }
 
 // bad names the setting behind a flag as the user wrote it: the variable
@@ -357,7 +430,12 @@ func parseDuration(v string) (time.Duration, error) {
 // Front maps the HTTP settings onto the HTTP front's options, with the
 // metrics page (nil: none) and the logger.
 func (c *Config) Front(metricsPage http.Handler, log *slog.Logger) httpfront.Options {
-	return httpfront.Options{Addr: c.Addr, AuthToken: c.AuthToken, AllowedOrigins: c.AllowedOrigins,
+	// The settings were checked by Load: building cannot fail then.
+	a, err := c.Authenticator(log)
+	if err != nil {
+		panic("config: Front before a successful Load: " + err.Error())
+	}
+	return httpfront.Options{Addr: c.Addr, AuthToken: c.AuthToken, Auth: a, AllowedOrigins: c.AllowedOrigins,
 		MaxBodyBytes: c.MaxBodyBytes, BodyReadTimeout: c.BodyReadTimeout, MaxSSEStreams: c.MaxSSEStreams,
 		SessionIdleTTL: c.SessionIdleTTL, MaxSessions: c.MaxSessions, ShutdownTimeout: c.ShutdownTimeout,
 		Metrics: metricsPage, MetricsAddr: c.MetricsAddr, Demo: c.Demo, Logger: log}
@@ -382,6 +460,9 @@ func (c *Config) Guard(log *slog.Logger) guard.Config {
 		CredentialCooldown: off(c.CredentialCooldown),
 		MaxCallsPerDay:     c.MaxCallsPerDay,
 		Logger:             log,
+		// Over stdio there are no authenticated callers: Load refuses the
+		// cap there, and no call carries a caller to count.
+		MaxCallsPerClientPerDay: c.MaxCallsPerClient,
 	}
 	if g.Rate == 0 {
 		g.Rate = guard.Off

@@ -221,3 +221,45 @@ func TestServerHelpNamesCallAndVariables(t *testing.T) {
 		}
 	}
 }
+
+func TestOAuthAndPerCallerSettings(t *testing.T) {
+	dir := t.TempDir()
+	named := filepath.Join(dir, "named")
+	os.WriteFile(named, []byte("alice tok-a\nbob tok-b\n"), 0o600)
+	httpArgs := func(extra ...string) []string { return append([]string{"--demo", "--transport", "http"}, extra...) }
+	c, err := load(httpArgs("--addr", "0.0.0.0:8080", "--auth-token-file", named, "--max-calls-per-client-per-day", "5"), env())
+	if err != nil || c.AuthToken != "" || c.StaticTokens == nil || c.Guard(nil).MaxCallsPerClientPerDay != 5 {
+		t.Fatalf("named tokens: %v %+v", err, c)
+	}
+	if names := c.StaticTokens.Names(); strings.Join(names, ",") != "alice,bob" {
+		t.Fatalf("names %v", names)
+	}
+	// OAuth alone is authentication enough for a public address.
+	if _, err := load(httpArgs("--addr", "0.0.0.0:8080", "--oauth-issuer", "https://sso.example.com/realms/x",
+		"--resource-url", "https://mcp.example.com/mcp", "--oauth-scope", "qcc"), env()); err != nil {
+		t.Fatalf("oauth: %v", err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{httpArgs("--oauth-issuer", "https://sso.example.com"), "--oauth-issuer https://sso.example.com: needs --resource-url"},
+		{httpArgs("--resource-url", "https://mcp.example.com/mcp"), "--resource-url https://mcp.example.com/mcp: is the audience"},
+		{httpArgs("--oauth-scope", "qcc"), "--oauth-scope qcc: applies to OAuth"},
+		{httpArgs("--oauth-issuer", "sso.example.com", "--resource-url", "https://mcp.example.com/mcp"), "--oauth-issuer sso.example.com: want an absolute"},
+		{httpArgs("--oauth-issuer", "https://sso.example.com", "--resource-url", "/mcp"), "--resource-url /mcp: want an absolute"},
+		{httpArgs("--max-calls-per-client-per-day", "3"), "--max-calls-per-client-per-day 3: counts authenticated callers"},
+		{[]string{"--demo", "--max-calls-per-client-per-day", "3"}, "--max-calls-per-client-per-day 3: counts authenticated callers"},
+		{httpArgs("--max-calls-per-client-per-day", "-1"), "--max-calls-per-client-per-day -1: want a whole number"},
+	} {
+		_, err := load(c.args, env())
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%v: got %v, want %q", c.args, err, c.want)
+		}
+	}
+	bad := filepath.Join(dir, "bad")
+	os.WriteFile(bad, []byte("alice tok-a\nlonely-token\n"), 0o600)
+	if _, err := load(httpArgs("--auth-token-file", bad), env()); err == nil || !strings.Contains(err.Error(), "line 2") || strings.Contains(err.Error(), "lonely-token") {
+		t.Errorf("bad token file: %v", err)
+	}
+}

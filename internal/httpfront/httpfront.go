@@ -1,17 +1,16 @@
 // Package httpfront is the server's HTTP face: streamable HTTP at /mcp and
 // the legacy SSE transport at /sse and /message, behind Host and origin
-// checks (against DNS rebinding and cross-site use), bearer auth, body size
-// and read-time limits, a cap on long-lived streams and on legacy sessions,
-// and a bound on the answers an SSE stream may owe; an access log;
-// /healthz and /readyz; /metrics; and a graceful shutdown. It knows nothing
-// of QCC.
+// checks (against DNS rebinding and cross-site use), authentication
+// (static bearer tokens and OAuth access tokens, through internal/auth),
+// body size and read-time limits, a cap on long-lived streams and on legacy
+// sessions, and a bound on the answers an SSE stream may owe; an access
+// log naming the caller; /healthz and /readyz; the OAuth protected-resource
+// metadata; /metrics; and a graceful shutdown. It knows nothing of QCC.
 package httpfront
 
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,20 +28,23 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/auth"
+	"github.com/qcc-mcp/qcc-mcp/internal/identity"
 	"github.com/qcc-mcp/qcc-mcp/internal/loopback"
 	"github.com/qcc-mcp/qcc-mcp/internal/sessions"
 )
 
 // Options configure the HTTP front.
 type Options struct {
-	Addr            string        // listen address
-	AuthToken       string        // bearer token clients must send; empty: none (loopback only, checked by config)
-	AllowedOrigins  []string      // browser origins allowed; empty: loopback origins only
-	MaxBodyBytes    int64         // largest request body
-	BodyReadTimeout time.Duration // time a client has to send its body
-	MaxSSEStreams   int           // cap on open long-lived streams: SSE, GET /mcp, subscriptions/listen
-	SessionIdleTTL  time.Duration // legacy streamable HTTP sessions idle this long are ended
-	MaxSessions     int           // cap on open legacy streamable HTTP sessions; 0: none
+	Addr            string              // listen address
+	AuthToken       string              // one bearer token clients must send, when Auth is nil; empty: none (loopback only, checked by config)
+	Auth            *auth.Authenticator // static named tokens and/or OAuth; nil: AuthToken alone
+	AllowedOrigins  []string            // browser origins allowed; empty: loopback origins only
+	MaxBodyBytes    int64               // largest request body
+	BodyReadTimeout time.Duration       // time a client has to send its body
+	MaxSSEStreams   int                 // cap on open long-lived streams: SSE, GET /mcp, subscriptions/listen
+	SessionIdleTTL  time.Duration       // legacy streamable HTTP sessions idle this long are ended
+	MaxSessions     int                 // cap on open legacy streamable HTTP sessions; 0: none
 	// SessionStore holds the legacy sessions of /mcp; nil: this process's
 	// memory. Replicas behind one load balancer share one (Redis).
 	SessionStore sessions.Store
@@ -69,6 +71,7 @@ type Front struct {
 	streamable *server.StreamableHTTPServer
 	sessions   *sessions.Manager
 	sse        *server.SSEServer
+	auth       *auth.Authenticator
 	streams    atomic.Int64 // open long-lived streams of every kind
 	stopping   atomic.Bool
 
@@ -91,6 +94,14 @@ func New(s *server.MCPServer, o Options) *Front {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	a := o.Auth
+	if a == nil {
+		var static *auth.StaticTokens
+		if o.AuthToken != "" {
+			static = auth.SingleToken(o.AuthToken)
+		}
+		a = auth.New(auth.Options{Static: static, Logger: o.Logger})
+	}
 	if o.SessionStore == nil {
 		o.SessionStore = sessions.NewMemoryStore()
 	}
@@ -100,7 +111,7 @@ func New(s *server.MCPServer, o Options) *Front {
 	if o.SSEWriteTimeout <= 0 {
 		o.SSEWriteTimeout = DefaultSSEWriteTimeout
 	}
-	f := &Front{opts: o, log: o.Logger, sseByID: map[string]*sseStream{}}
+	f := &Front{opts: o, log: o.Logger, auth: a, sseByID: map[string]*sseStream{}}
 	f.sessions = sessions.NewManager(o.SessionStore, sessions.Config{IdleTTL: o.SessionIdleTTL, MaxSessions: o.MaxSessions, Logger: o.Logger})
 	// The resolver, not WithSessionIdManager: see sessions.Manager.
 	f.streamable = server.NewStreamableHTTPServer(s, server.WithSessionIdManagerResolver(f.sessions),
@@ -109,6 +120,11 @@ func New(s *server.MCPServer, o Options) *Front {
 		server.WithSessionIDGenerator(f.newSSESession))
 	return f
 }
+
+// StartAuth fetches the authorization server's keys in the background
+// until ctx ends (nothing without OAuth). Serve calls it; a test that
+// serves Handler itself calls it too.
+func (f *Front) StartAuth(ctx context.Context) { f.auth.Start(ctx) }
 
 // OpenSSEStreams returns how many long-lived streams are open now (legacy
 // SSE, GET /mcp and subscriptions/listen), for metrics.
@@ -135,8 +151,17 @@ func (f *Front) Handler() http.Handler {
 			plain(w, http.StatusServiceUnavailable, "shutting down")
 			return
 		}
+		if !f.auth.Ready() {
+			plain(w, http.StatusServiceUnavailable, f.auth.NotReadyReason())
+			return
+		}
 		plain(w, http.StatusOK, "ready")
 	})
+	for _, p := range f.auth.MetadataPaths() {
+		// Public by design (RFC 9728): it is how a client that got a 401
+		// finds the authorization server.
+		mux.Handle("GET "+p, f.auth.MetadataHandler())
+	}
 	mux.Handle("/", f.checkHost(f.checkOrigin(f.authenticate(f.refuseWhileStopping(f.readBody(protected))))))
 	return f.accessLog(mux)
 }
@@ -204,13 +229,14 @@ type requestInfo struct {
 	// and whether it is a request (has an id), which is owed an answer.
 	method  string
 	request bool
-	modern  bool // carries protocol version 2026-07-28 or later in _meta
+	modern  bool               // carries protocol version 2026-07-28 or later in _meta
+	caller  *identity.Identity // who, when authentication named a caller
 }
 
 type requestInfoKey struct{}
 
 // accessLog logs one line per request: method, path, status, duration,
-// session and tool. Never a header value, so never a token.
+// session, tool and caller. Never a header value, so never a token.
 func (f *Front) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -232,6 +258,9 @@ func (f *Front) accessLog(next http.Handler) http.Handler {
 		}
 		if info.tool != "" {
 			attrs = append(attrs, "tool", info.tool)
+		}
+		if info.caller != nil {
+			attrs = append(attrs, "caller", *info.caller)
 		}
 		f.log.Info("http request", attrs...)
 	})
@@ -338,48 +367,19 @@ func isLoopbackOrigin(origin string) bool {
 	return loopback.Host(u.Hostname())
 }
 
-// credentialParams are query parameters that look like credentials. They
-// are refused outright: a URL ends up in proxy logs and browser history.
-var credentialParams = []string{"access_token", "token", "auth", "authorization", "api_key", "apikey", "key", "secret", "bearer"}
-
-// authenticate requires "Authorization: Bearer <token>" when a token is
-// configured, comparing in constant time.
+// authenticate refuses credentials in URLs and, when authentication is
+// configured, requires a valid bearer token (internal/auth), noting the
+// caller for the access log.
 func (f *Front) authenticate(next http.Handler) http.Handler {
-	var want [sha256.Size]byte
-	if f.opts.AuthToken != "" {
-		want = sha256.Sum256([]byte(f.opts.AuthToken))
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Query keys are case-sensitive to a server but not to whoever
-		// pastes a token into one: ?Token= is refused like ?token=.
-		for key := range r.URL.Query() {
-			if slices.Contains(credentialParams, strings.ToLower(key)) {
-				plain(w, http.StatusBadRequest, "credentials are not accepted in URLs: send Authorization: Bearer <token>")
-				return
-			}
-		}
-		info, _ := r.Context().Value(requestInfoKey{}).(*requestInfo)
-		if f.opts.AuthToken == "" {
-			if info != nil {
-				info.trusted = true
-			}
-			next.ServeHTTP(w, r)
-			return
-		}
-		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
-		// Hashing first makes the comparison constant-time whatever the
-		// length of what the client sent.
-		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="qcc-mcp"`)
-			plain(w, http.StatusUnauthorized, "missing or invalid bearer token")
-			return
-		}
-		if info != nil {
+	return f.auth.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
 			info.trusted = true
+			if id, ok := identity.FromContext(r.Context()); ok {
+				info.caller = &id
+			}
 		}
 		next.ServeHTTP(w, r)
-	})
+	}))
 }
 
 // readBody reads a request body within the size limit and a read deadline
@@ -494,6 +494,9 @@ func (f *Front) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	actx, stopAuth := context.WithCancel(context.Background())
+	defer stopAuth()
+	f.StartAuth(actx)
 	srv := &http.Server{
 		Handler:           f.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -515,7 +518,7 @@ func (f *Front) Serve(ctx context.Context) error {
 		go func() { errc <- msrv.Serve(mln) }()
 	}
 	log.Info("serving MCP over HTTP", "addr", ln.Addr().String(), "streamable", "/mcp", "sse", "/sse",
-		"auth", o.AuthToken != "", "demo", o.Demo)
+		"auth", f.auth.Enabled(), "demo", o.Demo)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:

@@ -25,6 +25,7 @@ import (
 type Metrics struct {
 	registry   *prometheus.Registry
 	toolCalls  *prometheus.CounterVec
+	byCaller   *prometheus.CounterVec
 	inFlight   prometheus.Gauge
 	sessions   prometheus.Gauge
 	latency    prometheus.Histogram
@@ -39,6 +40,10 @@ func New() *Metrics {
 		toolCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qcc_mcp_tool_calls_total", Help: "Tool calls by tool and outcome (ok, no_result, or an error kind).",
 		}, []string{"tool", "outcome"}),
+		byCaller: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qcc_mcp_tool_calls_by_caller_total",
+			Help: "Tool calls by authenticated caller: a static token's name, or \"oauth\" for every OAuth caller (subjects would make the label unbounded).",
+		}, []string{"caller"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "qcc_mcp_tool_calls_in_flight", Help: "Tool calls running now.",
 		}),
@@ -51,7 +56,7 @@ func New() *Metrics {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15},
 		}),
 	}
-	m.registry.MustRegister(m.toolCalls, m.inFlight, m.sessions, m.latency,
+	m.registry.MustRegister(m.toolCalls, m.byCaller, m.inFlight, m.sessions, m.latency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "qcc_mcp_sse_streams_open", Help: "Open SSE streams."},
 			func() float64 {
@@ -71,6 +76,10 @@ func (m *Metrics) CallFinished(tool, outcome string, _ int, _ time.Duration) {
 	m.inFlight.Dec()
 	m.toolCalls.WithLabelValues(tool, outcome).Inc()
 }
+
+// CallFrom implements tools.CallerObserver; caller is a bounded label
+// (identity.Identity.Label).
+func (m *Metrics) CallFrom(caller string) { m.byCaller.WithLabelValues(caller).Inc() }
 
 // SessionHooks count MCP sessions as they register and unregister.
 func (m *Metrics) SessionHooks() *server.Hooks {

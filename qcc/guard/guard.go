@@ -89,6 +89,10 @@ type Config struct {
 	// MaxCallsPerDay caps the requests sent to QCC per Beijing calendar
 	// day, retries and no-result answers included. Zero means no cap.
 	MaxCallsPerDay int
+	// MaxCallsPerClientPerDay caps, on top of MaxCallsPerDay, the requests
+	// each caller (named by WithClient) may cause per Beijing day; calls
+	// without a caller are not capped this way. Zero means no cap.
+	MaxCallsPerClientPerDay int
 	// Now is the clock for cache ages, cooldowns and the budget's day; nil
 	// means time.Now. Waits (rate limit, retries) use real time.
 	Now func() time.Time
@@ -166,8 +170,8 @@ func New(up Upstream, cfg Config) (*Guard, error) {
 		return nil, fmt.Errorf("guard: the burst must not be negative, got %d", cfg.Burst)
 	case math.IsNaN(cfg.Rate):
 		return nil, errors.New("guard: the rate is not a number")
-	case cfg.MaxCallsPerDay < 0:
-		return nil, fmt.Errorf("guard: the daily budget must not be negative, got %d", cfg.MaxCallsPerDay)
+	case cfg.MaxCallsPerDay < 0 || cfg.MaxCallsPerClientPerDay < 0:
+		return nil, fmt.Errorf("guard: the daily budgets must not be negative, got %d and %d per caller", cfg.MaxCallsPerDay, cfg.MaxCallsPerClientPerDay)
 	case cfg.RetryBaseDelay < 0 || cfg.RetryMaxDelay < 0 || cfg.CacheFileTimeout < 0:
 		return nil, errors.New("guard: delays and timeouts must not be negative")
 	}
@@ -220,6 +224,7 @@ func New(up Upstream, cfg Config) (*Guard, error) {
 	}
 	g.shared = cfg.Flights
 	g.limits = newLimits(state, g.log, orDefault(cfg.CredentialCooldown, DefaultCredentialCooldown), cfg.MaxCallsPerDay)
+	g.limits.maxPerClient = cfg.MaxCallsPerClientPerDay
 	return g, nil
 }
 
@@ -384,7 +389,7 @@ func (g *Guard) lead(ctx context.Context, method, key string, f *flight, call fu
 		g.remember(ctx, key, v) // before landing, so no caller finds neither flight nor answer
 	}
 	f.val, f.err = v, err
-	f.callerSpecific = errors.Is(err, qcc.KindCanceled) || errors.Is(err, errNoRateSlot)
+	f.callerSpecific = errors.Is(err, qcc.KindCanceled) || errors.Is(err, errNoRateSlot) || errors.Is(err, errClientBudget)
 	landed = true
 	g.land(key, f)
 	if err != nil {
@@ -537,10 +542,16 @@ func (g *Guard) fetch(ctx context.Context, method, key string, call func(context
 		if refusal != nil {
 			return nil, g.refuse(last, refusal)
 		}
+		clientDay, refusal := g.limits.reserveClient(ctx, method, Client(ctx), now)
+		if refusal != nil {
+			g.limits.refund(context.WithoutCancel(ctx), day)
+			return nil, g.refuse(last, refusal)
+		}
 
 		v, err := call(ctx)
 		if err != nil && !sent(err) {
 			g.limits.refund(context.WithoutCancel(ctx), day)
+			g.limits.refundClient(context.WithoutCancel(ctx), clientDay)
 			return nil, err
 		}
 		g.usage.upstream(outcome(v, err))
@@ -567,6 +578,7 @@ func (g *Guard) fetch(ctx context.Context, method, key string, call func(context
 			return nil, err // a retry could not be answered in time
 		}
 		g.log.Debug("retrying a QCC call", "method", method, "attempt", attempt+1, "delay", delay, "error", err.Error())
+		notifyWait(ctx, Wait{Reason: "retry", Attempt: attempt + 1, Delay: delay})
 		timer := time.NewTimer(delay)
 		select {
 		case <-timer.C:
@@ -593,6 +605,9 @@ func (g *Guard) refuse(last error, refusal *qcc.Error) error {
 func (g *Guard) waitForSlot(ctx context.Context, method string) *qcc.Error {
 	if g.limiter == nil {
 		return nil
+	}
+	if d, busy := g.slotDelay(); busy {
+		notifyWait(ctx, Wait{Reason: "rate_limit", Delay: d})
 	}
 	// Wait fails at once when the slot comes after ctx's deadline.
 	if err := g.limiter.Wait(ctx); err != nil {

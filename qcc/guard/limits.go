@@ -24,6 +24,7 @@ type limits struct {
 	log                *slog.Logger
 	credentialCooldown time.Duration // <= 0: configured pauses are off
 	maxPerDay          int           // 0: unlimited
+	maxPerClient       int           // 0: unlimited (callers are still counted)
 
 	// seen mirrors the cooldowns this process started, for when the state
 	// store cannot be reached: the refusals QCC gave this process are

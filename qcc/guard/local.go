@@ -17,6 +17,13 @@ type localState struct {
 	mu        sync.Mutex
 	cooldowns map[string]Cooldown
 	budget    budget
+	clients   clientBudgets
+}
+
+// clientBudgets counts the requests of each caller on one Beijing day.
+type clientBudgets struct {
+	Day  string         `json:"day"`
+	Used map[string]int `json:"used"` // by caller
 }
 
 // budget counts the upstream requests of one Beijing calendar day.
@@ -29,6 +36,7 @@ type budget struct {
 // name (CooldownQuota, CooldownCredential, CooldownQueryPrefix + key).
 const (
 	stateBudget         = "budget"
+	stateClients        = "clients"
 	stateCooldownPrefix = "cooldown/"
 )
 
@@ -42,6 +50,10 @@ func newLocalState(file *store, now time.Time) *localState {
 	file.eachState(func(name string, data []byte) {
 		if name == stateBudget {
 			_ = json.Unmarshal(data, &l.budget)
+			return
+		}
+		if name == stateClients {
+			_ = json.Unmarshal(data, &l.clients)
 			return
 		}
 		var c Cooldown
@@ -93,6 +105,9 @@ func (l *localState) ExtendCooldown(_ context.Context, name string, c Cooldown) 
 func (l *localState) Reserve(_ context.Context, day string, limit, floor int) (int, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if isClientDay(day) {
+		return l.reserveClientLocked(day, limit)
+	}
 	if l.budget.Day != day {
 		l.budget = budget{Day: day}
 	}
@@ -109,6 +124,14 @@ func (l *localState) Reserve(_ context.Context, day string, limit, floor int) (i
 func (l *localState) Refund(_ context.Context, day string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if isClientDay(day) {
+		d, client, _ := strings.Cut(day, ClientDayInfix)
+		if l.clients.Day == d && l.clients.Used[client] > 0 {
+			l.clients.Used[client]--
+			l.saveClientsLocked()
+		}
+		return nil
+	}
 	if l.budget.Day == day && l.budget.Used > 0 {
 		l.budget.Used--
 		l.saveLocked()
@@ -120,6 +143,13 @@ func (l *localState) Refund(_ context.Context, day string) error {
 func (l *localState) Used(_ context.Context, day string) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if isClientDay(day) {
+		d, client, _ := strings.Cut(day, ClientDayInfix)
+		if l.clients.Day != d {
+			return 0, nil
+		}
+		return l.clients.Used[client], nil
+	}
 	if l.budget.Day != day {
 		return 0, nil
 	}
@@ -131,5 +161,26 @@ func (l *localState) Used(_ context.Context, day string) (int, error) {
 func (l *localState) saveLocked() {
 	if l.file != nil {
 		l.file.putState(stateBudget, l.budget)
+	}
+}
+
+// reserveClientLocked is Reserve for a per-caller key: the counts of one
+// day are kept, and a new day starts them all again.
+func (l *localState) reserveClientLocked(key string, limit int) (int, bool, error) {
+	day, client, _ := strings.Cut(key, ClientDayInfix)
+	if l.clients.Day != day || l.clients.Used == nil {
+		l.clients = clientBudgets{Day: day, Used: map[string]int{}}
+	}
+	if n := l.clients.Used[client]; limit > 0 && n >= limit {
+		return n, false, nil
+	}
+	l.clients.Used[client]++
+	l.saveClientsLocked()
+	return l.clients.Used[client], true, nil
+}
+
+func (l *localState) saveClientsLocked() {
+	if l.file != nil {
+		l.file.putState(stateClients, l.clients)
 	}
 }

@@ -24,6 +24,7 @@ type Server struct {
 	Front *httpfront.Front
 	ts    *httptest.Server
 	app   *app.App
+	stop  context.CancelFunc
 }
 
 // Start configures the server from args and getenv (nil: no variables) as
@@ -51,7 +52,9 @@ func Start(t testing.TB, args []string, getenv func(string) string, log *slog.Lo
 	}
 	f := httpfront.New(a.MCP, cfg.Front(m.Handler(), log))
 	m.WatchSSEStreams(f.OpenSSEStreams)
-	s := &Server{Front: f, ts: httptest.NewServer(f.Handler()), app: a}
+	ctx, stop := context.WithCancel(context.Background())
+	f.StartAuth(ctx)
+	s := &Server{Front: f, ts: httptest.NewServer(f.Handler()), app: a, stop: stop}
 	s.URL = s.ts.URL
 	t.Cleanup(s.Close)
 	return s
@@ -65,6 +68,7 @@ func (s *Server) Close() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	s.stop()
 	s.Front.Shutdown(ctx)
 	s.ts.Close()
 	s.app.Close(slog.New(slog.DiscardHandler))

@@ -1,0 +1,207 @@
+// Package auth establishes who is calling the HTTP server: static named
+// bearer tokens, OAuth 2.1 access tokens of an authorization server (the
+// server as a resource server in the sense of the MCP authorization
+// specification, RFC 9728 and RFC 8707), or both. Its middleware puts the
+// caller's identity.Identity in the request context and answers 401, 403
+// and 503 with the WWW-Authenticate headers clients need to find the
+// authorization server. It never logs or passes on a token.
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/qcc-mcp/qcc-mcp/internal/identity"
+)
+
+// Options configure an Authenticator. With neither Static nor OAuth set it
+// authenticates nobody and lets every request through (loopback use).
+type Options struct {
+	Static *StaticTokens // nil: no static tokens
+	OAuth  *Verifier     // nil: no OAuth
+	Logger *slog.Logger
+}
+
+// Authenticator is the HTTP middleware and the protected-resource metadata
+// of the server.
+type Authenticator struct {
+	static *StaticTokens
+	oauth  *Verifier
+	log    *slog.Logger
+	// metadataURL is the RFC 9728 document of the resource, named in every
+	// challenge so that clients can find the authorization server.
+	metadataURL string
+	// metadataPaths are the paths it is served at on this server.
+	metadataPaths []string
+}
+
+// New returns an Authenticator.
+func New(o Options) *Authenticator {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &Authenticator{static: o.Static, oauth: o.OAuth, log: o.Logger}
+	if a.oauth != nil {
+		res, _ := url.Parse(a.oauth.cfg.Resource) // checked by NewVerifier
+		// RFC 9728 section 3.1: the well-known path goes between the host
+		// and the resource's path.
+		suffix := strings.TrimSuffix(res.Path, "/")
+		meta := *res
+		meta.Path, meta.RawPath, meta.RawQuery = "/.well-known/oauth-protected-resource"+suffix, "", ""
+		a.metadataURL = meta.String()
+		a.metadataPaths = []string{"/.well-known/oauth-protected-resource"}
+		if suffix != "" {
+			a.metadataPaths = append(a.metadataPaths, meta.Path)
+		}
+	}
+	return a
+}
+
+// Enabled reports whether any authentication is configured.
+func (a *Authenticator) Enabled() bool { return a.static != nil || a.oauth != nil }
+
+// Ready reports whether requests can be authenticated: false while the
+// authorization server's keys have not been fetched.
+func (a *Authenticator) Ready() bool { return a.oauth == nil || a.oauth.Ready() }
+
+// NotReadyReason says why Ready is false, naming the issuer.
+func (a *Authenticator) NotReadyReason() string {
+	if a.Ready() {
+		return ""
+	}
+	return fmt.Sprintf("the keys of the authorization server %s are not loaded yet", a.oauth.Issuer())
+}
+
+// MetadataPaths are the paths of the protected-resource metadata, to mount
+// MetadataHandler at without authentication; none without OAuth.
+func (a *Authenticator) MetadataPaths() []string { return a.metadataPaths }
+
+// MetadataHandler serves the RFC 9728 protected-resource metadata.
+func (a *Authenticator) MetadataHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.oauth == nil {
+			http.NotFound(w, r)
+			return
+		}
+		doc := map[string]any{
+			"resource":                 a.oauth.cfg.Resource,
+			"authorization_servers":    []string{a.oauth.cfg.Issuer},
+			"bearer_methods_supported": []string{"header"},
+			"resource_name":            "qcc-mcp",
+		}
+		if s := a.oauth.cfg.Scope; s != "" {
+			doc["scopes_supported"] = []string{s}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "max-age=3600")
+		_ = json.NewEncoder(w).Encode(doc)
+	})
+}
+
+// credentialParams are query parameters that look like credentials. They
+// are refused outright: a URL ends up in proxy logs and browser history.
+var credentialParams = []string{"access_token", "token", "auth", "authorization", "api_key", "apikey", "key", "secret", "bearer"}
+
+// Middleware refuses credentials in URLs, then, when authentication is
+// configured, requires "Authorization: Bearer <token>": a static token, or
+// an OAuth access token for this resource. The caller's identity goes into
+// the request context; the Authorization header is removed before next
+// runs, so that the token travels no further.
+func (a *Authenticator) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Query keys are case-sensitive to a server but not to whoever
+		// pastes a token into one: ?Token= is refused like ?token=.
+		for key := range r.URL.Query() {
+			if slices.Contains(credentialParams, strings.ToLower(key)) {
+				plain(w, http.StatusBadRequest, "credentials are not accepted in URLs: send Authorization: Bearer <token>")
+				return
+			}
+		}
+		if !a.Enabled() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		id, ok := a.authenticate(w, r)
+		if !ok {
+			return
+		}
+		r = r.Clone(identity.NewContext(r.Context(), id))
+		r.Header.Del("Authorization")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate answers the request itself when it returns false.
+func (a *Authenticator) authenticate(w http.ResponseWriter, r *http.Request) (identity.Identity, bool) {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	bearer := strings.EqualFold(scheme, "Bearer") && token != ""
+	if bearer && a.static != nil {
+		if name, ok := a.static.Lookup(token); ok {
+			return identity.Identity{Name: name, Kind: identity.Static}, true
+		}
+	}
+	if a.oauth == nil {
+		// Static tokens only: the challenge of before OAuth existed.
+		w.Header().Set("WWW-Authenticate", `Bearer realm="qcc-mcp"`)
+		plain(w, http.StatusUnauthorized, "missing or invalid bearer token")
+		return identity.Identity{}, false
+	}
+	if !bearer {
+		a.challenge(w, http.StatusUnauthorized, &TokenError{Code: "invalid_token", Description: "send Authorization: Bearer <access token>"})
+		return identity.Identity{}, false
+	}
+	id, err := a.oauth.Verify(r.Context(), token)
+	var te *TokenError
+	switch {
+	case err == nil:
+		return id, true
+	case errors.Is(err, ErrNotReady):
+		a.log.Warn("refused a call: the authorization server's keys are not loaded yet", "issuer", a.oauth.Issuer())
+		w.Header().Set("Retry-After", "5")
+		plain(w, http.StatusServiceUnavailable, a.NotReadyReason()+"; retry shortly")
+	case errors.As(err, &te) && te.Code == "insufficient_scope":
+		a.challenge(w, http.StatusForbidden, te)
+	case errors.As(err, &te):
+		a.log.Debug("refused an access token", "reason", te.Description)
+		a.challenge(w, http.StatusUnauthorized, te)
+	default:
+		a.challenge(w, http.StatusUnauthorized, &TokenError{Code: "invalid_token", Description: "the token could not be checked"})
+	}
+	return identity.Identity{}, false
+}
+
+// challenge answers with an RFC 6750 challenge that names the resource
+// metadata (RFC 9728 section 5.1) and, for a missing scope, the scope.
+func (a *Authenticator) challenge(w http.ResponseWriter, code int, te *TokenError) {
+	parts := []string{fmt.Sprintf("resource_metadata=%q", a.metadataURL), fmt.Sprintf("error=%q", te.Code),
+		fmt.Sprintf("error_description=%q", strings.ReplaceAll(te.Description, `"`, "'"))}
+	if s := a.oauth.cfg.Scope; s != "" {
+		parts = append(parts, fmt.Sprintf("scope=%q", s))
+	}
+	w.Header().Set("WWW-Authenticate", "Bearer "+strings.Join(parts, ", "))
+	plain(w, code, te.Description)
+}
+
+// Start runs the verifier's key fetching in the background until ctx ends;
+// it does nothing without OAuth.
+func (a *Authenticator) Start(ctx context.Context) {
+	if a.oauth != nil {
+		go a.oauth.Run(ctx)
+	}
+}
+
+func plain(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	io.WriteString(w, msg+"\n")
+}
