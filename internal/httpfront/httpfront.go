@@ -45,8 +45,9 @@ type Options struct {
 	MaxSSEStreams   int                 // cap on open long-lived streams: SSE, GET /mcp, subscriptions/listen
 	SessionIdleTTL  time.Duration       // legacy streamable HTTP sessions idle this long are ended
 	MaxSessions     int                 // cap on open legacy streamable HTTP sessions; 0: none
-	// SessionStore holds the legacy sessions of /mcp; nil: this process's
-	// memory. Replicas behind one load balancer share one (Redis).
+	// SessionStore holds the legacy sessions of /mcp (only issued ids are
+	// accepted; a DELETE on any replica ends a session everywhere); nil:
+	// this process's memory. Replicas on one Redis share one.
 	SessionStore sessions.Store
 	// MaxSSEQueue bounds the answers one SSE stream may owe (posted calls
 	// not yet written to it); 0: DefaultMaxSSEQueue.
