@@ -157,6 +157,7 @@ func parseFlags(args []string) (*config, error) {
 	})
 	fs.BoolVar(&cfg.autoFlags, "auto-flags", true, "pass --rate 0 when the server has it (every other setting stays at the server's default)")
 	fs.BoolVar(&cfg.jsonOut, "json", false, "print the report as JSON")
+	compareFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -242,6 +243,9 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 		}
 		os.Exit(2)
+	}
+	if cmp.on {
+		os.Exit(runCompare(cfg))
 	}
 	rep := run(cfg)
 	if cfg.jsonOut {
