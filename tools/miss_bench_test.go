@@ -111,4 +111,3 @@ func benchDistinct(b *testing.B, c interface {
 		}
 	}
 }
-
