@@ -225,10 +225,10 @@ func TestSIGTERMLetsInFlightCallFinish(t *testing.T) {
 // client restarting the server would, against a sandbox served over HTTP:
 // the second run is answered from the cache file without a QCC call.
 func TestCacheFileSurvivesRestarts(t *testing.T) {
-	sb := sandbox.New(sandbox.Config{AppKey: "app-key-1234", SecretKey: "secret-key-5678"})
+	sb := sandbox.New(sandbox.Config{AppKey: "app-key-1234", SecretKey: "secret-key-5678-abcdef"})
 	ts := httptest.NewServer(sb)
 	defer ts.Close()
-	vars := testEnviron("QCC_APP_KEY=app-key-1234", "QCC_SECRET_KEY=secret-key-5678", "QCC_BASE_URL="+ts.URL+"/api/yj",
+	vars := testEnviron("QCC_APP_KEY=app-key-1234", "QCC_SECRET_KEY=secret-key-5678-abcdef", "QCC_BASE_URL="+ts.URL+"/api/yj",
 		"QCC_CACHE_FILE="+filepath.Join(t.TempDir(), "cache.db"))
 	for i, want := range []string{`"cache": "miss"`, `"cache": "hit"`} {
 		var stdout, stderr bytes.Buffer
@@ -454,4 +454,48 @@ func (w teeToPipe) Write(p []byte) (int, error) {
 	w.keep.Write(p)
 	w.pw.Write(p)
 	return len(p), nil
+}
+
+// TestCacheFileDamagedWhileRunning truncates the cache file under a running
+// stdio server: calls go on, the end of stdin still ends the process
+// within --shutdown-timeout (bbolt's Close used to wait forever, holding
+// the file's lock), and a restart on the same file works and still knows
+// the day's budget.
+func TestCacheFileDamagedWhileRunning(t *testing.T) {
+	t.Parallel()
+	sb := sandbox.New(sandbox.Config{AppKey: "app-key-1234", SecretKey: "secret-key-5678-abcdef"})
+	ts := httptest.NewServer(sb)
+	defer ts.Close()
+	cacheFile := filepath.Join(t.TempDir(), "cache.db")
+	vars := []string{"QCC_APP_KEY=app-key-1234", "QCC_SECRET_KEY=secret-key-5678-abcdef", "QCC_BASE_URL=" + ts.URL + "/api/yj",
+		"QCC_CACHE_FILE=" + cacheFile, "QCC_MAX_CALLS_PER_DAY=2"}
+	s := startStdioBinary(t, vars, "--shutdown-timeout", "2s")
+	call := func(company string) {
+		res, err := testkit.CallTool(s.client, "search_certifications", map[string]any{"company": company})
+		if err != nil || res.IsError {
+			t.Fatalf("search %s: %s", company, testkit.DescribeCall("", res, err))
+		}
+	}
+	call(docCompany)
+	if err := os.Truncate(cacheFile, 0); err != nil {
+		t.Fatal(err)
+	}
+	call(sandbox.Companies()[1])
+	s.stdin.Close()
+	began := time.Now()
+	if err := s.exited(t, 5*time.Second); err != nil {
+		t.Errorf("exit: %v\n%s", err, s.stderr.String())
+	}
+	t.Logf("exited %s after stdin closed", time.Since(began).Round(time.Millisecond))
+
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(binary, "call", "search_certifications", "company="+sandbox.Companies()[2])
+	cmd.Env, cmd.Stdout, cmd.Stderr = testEnviron(vars...), &stdout, &stderr
+	err := cmd.Run()
+	if out := stdout.String() + stderr.String(); !strings.Contains(out, "daily budget of 2") || strings.Contains(out, "in use by another") {
+		t.Errorf("restart (%v): want the budget of 2 spent, the file free:\n%s", err, out)
+	}
+	if n := sb.TotalCalls(); n != 2 {
+		t.Errorf("%d QCC calls, want 2", n)
+	}
 }

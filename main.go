@@ -104,7 +104,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		log.Info("serving MCP over stdio", "demo", cfg.Demo, "version", versionString())
 		err = stdio.Serve(ctx, a.MCP, stdin, stdout, log, cfg.ShutdownTimeout)
 	} else {
-		front := httpfront.New(a.MCP, cfg.Front(m.Handler(), log))
+		o := cfg.Front(m.Handler(), log)
+		o.SessionStore = a.Sessions
+		front := httpfront.New(a.MCP, o)
 		m.WatchSSEStreams(front.OpenSSEStreams)
 		err = front.Serve(ctx)
 	}

@@ -232,7 +232,8 @@ type LoadResult struct {
 
 // runLoad connects clients concurrently, then, all at once, has each make
 // calls tool calls in turn, and closes each client (DELETE) when done.
-func runLoad(ctx context.Context, cfg *config, url string, hc *http.Client) *LoadResult {
+// Client i talks to urls[i mod len(urls)], one replica each.
+func runLoad(ctx context.Context, cfg *config, urls []string, hc *http.Client) *LoadResult {
 	r := &LoadResult{Clients: cfg.clients, CallsPerClient: cfg.calls, Protocol: cfg.protocol, ByTool: map[string]int{}}
 	var errs errorLog
 	start := make(chan struct{})
@@ -245,7 +246,7 @@ func runLoad(ctx context.Context, cfg *config, url string, hc *http.Client) *Loa
 		go func() {
 			defer done.Done()
 			t0 := time.Now()
-			c, err := connect(ctx, url, hc, cfg.protocol)
+			c, err := connect(ctx, urls[i%len(urls)], hc, cfg.protocol)
 			d := time.Since(t0)
 			connected.Done()
 			if err != nil {

@@ -62,6 +62,17 @@
 // Sessions exist only before protocol version 2026-07-28: with -protocol
 // 2026-07-28 the load runs stateless and the soak uses 2025-11-25.
 //
+// # Replicas
+//
+// -replicas N starts N servers; with -redis-url they share that Redis
+// (each gets --redis-url and --replicas-hint N), without it each keeps its
+// own state, which shows what sharing saves. The load's clients are spread
+// over the replicas (client i on replica i mod N, its session there); the
+// soak and the memory figures concern the first replica. Reported beside
+// the load: the requests each replica sent to QCC (the demo sandbox), from
+// qcc_mcp_upstream_calls_total, and their sum. The Redis must be on a
+// loopback address.
+//
 // # Authentication
 //
 // The bearer token is MCP_AUTH_TOKEN from the environment or, when that is
@@ -94,6 +105,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -129,6 +141,8 @@ type config struct {
 	serverArgs      []string
 	autoFlags       bool
 	jsonOut         bool
+	replicas        int
+	redisURL        string
 	token           string // from the environment, never a flag
 }
 
@@ -157,6 +171,8 @@ func parseFlags(args []string) (*config, error) {
 	})
 	fs.BoolVar(&cfg.autoFlags, "auto-flags", true, "pass --rate 0 when the server has it (every other setting stays at the server's default)")
 	fs.BoolVar(&cfg.jsonOut, "json", false, "print the report as JSON")
+	fs.IntVar(&cfg.replicas, "replicas", 1, "servers to start; the load's clients are spread over them")
+	fs.StringVar(&cfg.redisURL, "redis-url", "", "Redis the replicas share (--redis-url of each; loopback only); empty: each keeps its own state")
 	compareFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -178,6 +194,21 @@ func parseFlags(args []string) (*config, error) {
 		return nil, errors.New("-timeout and -call-timeout: want positive durations")
 	case !mcp.IsValidProtocolVersion(cfg.protocol):
 		return nil, fmt.Errorf("-protocol %q: not a version mcp-go knows", cfg.protocol)
+	case cfg.replicas < 1 || cfg.replicas > 16:
+		return nil, errors.New("-replicas: want 1 to 16")
+	}
+	if cfg.redisURL != "" {
+		u, err := url.Parse(cfg.redisURL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			return nil, errors.New("-redis-url: want redis://127.0.0.1:PORT/DB")
+		}
+		host := u.Host
+		if u.Port() == "" {
+			host += ":6379"
+		}
+		if err := checkLoopback(host); err != nil {
+			return nil, fmt.Errorf("-redis-url: %v", err)
+		}
 	}
 	cfg.token = os.Getenv("MCP_AUTH_TOKEN")
 	if cfg.token == "" {
@@ -190,11 +221,13 @@ func parseFlags(args []string) (*config, error) {
 
 // Report is the whole result; -json prints it.
 type Report struct {
-	Machine Machine        `json:"machine"`
-	Server  ServerReport   `json:"server"`
-	Load    *LoadResult    `json:"load,omitempty"`
-	Soak    *SoakResult    `json:"soak,omitempty"`
-	HTTP    map[string]int `json:"http_responses"`
+	Machine Machine      `json:"machine"`
+	Server  ServerReport `json:"server"`
+	Load    *LoadResult  `json:"load,omitempty"`
+	// Replicas is one entry per server when -replicas > 1 or -redis-url.
+	Replicas *ReplicasResult `json:"replicas,omitempty"`
+	Soak     *SoakResult     `json:"soak,omitempty"`
+	HTTP     map[string]int  `json:"http_responses"`
 	// Metrics holds the server's session and in-flight gauges from its
 	// /metrics, when it has one, at points of the run.
 	Metrics  map[string]map[string]float64 `json:"metrics,omitempty"`
@@ -229,6 +262,15 @@ type ServerReport struct {
 	LogErrors   int      `json:"log_errors"`
 	LogProblems []string `json:"log_problems,omitempty"`
 	LogTail     []string `json:"log_tail,omitempty"`
+}
+
+// ReplicasResult is what the replicas of the load sent to QCC.
+type ReplicasResult struct {
+	Count    int      `json:"count"`
+	Redis    bool     `json:"shared_redis"`
+	Addrs    []string `json:"addrs"`
+	QCCCalls []int    `json:"qcc_calls_by_replica"`
+	QCCTotal int      `json:"qcc_calls"`
 }
 
 var (
@@ -303,6 +345,12 @@ func run(cfg *config) *Report {
 	// Above info the start-up line with the address is not logged.
 	logsAddr := strings.EqualFold(cfg.serverLogLevel, "info") || strings.EqualFold(cfg.serverLogLevel, "debug")
 	env := serverEnv(cfg.token)
+	if cfg.redisURL != "" {
+		// In the environment, so that a password in the URL is not in the
+		// process list.
+		env = append(env, "QCC_REDIS_URL="+cfg.redisURL)
+		base = append(base, "--replicas-hint", fmt.Sprint(cfg.replicas))
+	}
 	srv, err := startServer(ctx, bin, slices.Concat(base, auto, cfg.serverArgs), env, logsAddr, plain)
 	if err != nil && len(auto) > 0 && srv != nil && srv.crashed() {
 		fmt.Fprintf(stderrLog, "bench: the server refused %v (%v); starting it without them\n", auto, err)
@@ -361,9 +409,43 @@ func run(cfg *config) *Report {
 	}()
 	idle := func() { tr.CloseIdleConnections() }
 	url := "http://" + srv.addr + "/mcp"
+	servers := []*server{srv}
+	for range cfg.replicas - 1 {
+		other, err := startServer(ctx, bin, slices.Concat(base, auto, cfg.serverArgs), env, logsAddr, plain)
+		if other != nil {
+			defer func() {
+				if code, killed := other.stop(20 * time.Second); code != 0 || killed {
+					fail("replica on %s: exit status %d after SIGTERM (killed %v)", other.addr, code, killed)
+				}
+			}()
+		}
+		if err != nil {
+			fail("starting a replica: %v", err)
+			return rep
+		}
+		servers = append(servers, other)
+	}
+	urls := make([]string, len(servers))
+	for i, s := range servers {
+		urls[i] = "http://" + s.addr + "/mcp"
+	}
 
-	fmt.Fprintf(stderrLog, "bench: load: %d clients × %d calls\n", cfg.clients, cfg.calls)
-	rep.Load = runLoad(ctx, cfg, url, hc)
+	fmt.Fprintf(stderrLog, "bench: load: %d clients × %d calls over %d replica(s)\n", cfg.clients, cfg.calls, len(urls))
+	rep.Load = runLoad(ctx, cfg, urls, hc)
+	if cfg.replicas > 1 || cfg.redisURL != "" {
+		rep.Replicas = &ReplicasResult{Count: len(servers), Redis: cfg.redisURL != ""}
+		for _, s := range servers {
+			n := 0
+			for name, v := range scrapeMetrics(ctx, plain, "http://"+s.addr) {
+				if strings.HasPrefix(name, "qcc_mcp_upstream_calls_total") {
+					n += int(v)
+				}
+			}
+			rep.Replicas.Addrs = append(rep.Replicas.Addrs, s.addr)
+			rep.Replicas.QCCCalls = append(rep.Replicas.QCCCalls, n)
+			rep.Replicas.QCCTotal += n
+		}
+	}
 	rep.Load.PeakRSS, rep.Load.PeakFDs = smp.resetWindow()
 	metrics := func(point string) {
 		if m := scrapeMetrics(ctx, plain, "http://"+srv.addr); m != nil {
@@ -487,6 +569,9 @@ func printReport(w io.Writer, r *Report) {
 		for _, e := range l.ErrorSamples {
 			p("  error       %s", e)
 		}
+	}
+	if rr := r.Replicas; rr != nil {
+		p("replicas: %d on %v, shared Redis %v: QCC calls %d in all, by replica %v", rr.Count, rr.Addrs, rr.Redis, rr.QCCTotal, rr.QCCCalls)
 	}
 	if k := r.Soak; k != nil {
 		verdict := "returned to baseline"

@@ -9,8 +9,9 @@ import (
 )
 
 // metricKeys select the samples of the server's /metrics worth reporting:
-// sessions and calls in flight, whatever their exact names.
-var metricKeys = []string{"session", "in_flight"}
+// sessions and calls in flight, whatever their exact names, and the
+// requests sent to QCC.
+var metricKeys = []string{"session", "in_flight", "upstream_calls_total"}
 
 // scrapeMetrics returns the samples of base+"/metrics" whose names contain
 // one of metricKeys, or nil when the server serves no such page.

@@ -2,6 +2,8 @@ package qcc
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -82,8 +85,8 @@ func New(appKey, secretKey string, opts ...Option) (*Client, error) {
 		if err := opt(c); err != nil {
 			// Options only see their own argument, but an operator may paste
 			// the secret into the wrong setting; never echo it.
-			if msg := err.Error(); strings.Contains(msg, secretKey) {
-				return nil, errors.New(strings.ReplaceAll(msg, secretKey, redacted))
+			if msg, clean := err.Error(), newRedaction([]string{secretKey, redacted}).Replace(err.Error()); clean != msg {
+				return nil, errors.New(clean)
 			}
 			return nil, err
 		}
@@ -295,11 +298,13 @@ func (c *Client) GetCertificationDetailByID(ctx context.Context, certID string) 
 // once it succeeded, the decoded envelope.
 type exchange struct {
 	method string
+	// host is the API's host (and port), for messages.
+	host string
 	// url is the request URL with the app key masked.
 	url string
 	// redact removes the secret key, the Token and the app key from text
 	// that came from the network or from Go's HTTP stack.
-	redact *strings.Replacer
+	redact *redaction
 	// received is when the answer (or the failure) arrived.
 	received time.Time
 	env      envelope
@@ -312,6 +317,7 @@ func (c *Client) get(ctx context.Context, method string, query url.Values) (*exc
 	rest := query.Encode()
 	x := &exchange{
 		method: method,
+		host:   c.host(),
 		url:    c.requestURL(method, maskKey(c.appKey), rest),
 		redact: c.redactor(""),
 	}
@@ -378,6 +384,14 @@ func (c *Client) get(ctx context.Context, method string, query url.Values) (*exc
 	return x, nil
 }
 
+// host returns the host (and port) of the base URL.
+func (c *Client) host() string {
+	if u, err := url.Parse(c.baseURL); err == nil {
+		return u.Host
+	}
+	return "the QCC API"
+}
+
 // requestURL joins the base URL, the method and the query; key comes first
 // and is passed already escaped (or masked).
 func (c *Client) requestURL(method, key, rest string) string {
@@ -391,7 +405,7 @@ func (c *Client) requestURL(method, key, rest string) string {
 // redactor replaces the secret key and token (when known) with a marker and
 // the app key with its mask, in raw and URL-escaped forms: upstream error
 // pages often echo the request URL.
-func (c *Client) redactor(token string) *strings.Replacer {
+func (c *Client) redactor(token string) *redaction {
 	var pairs []string
 	add := func(old, replacement string) {
 		if old != "" {
@@ -405,7 +419,7 @@ func (c *Client) redactor(token string) *strings.Replacer {
 	mask := maskKey(c.appKey)
 	add(c.appKey, mask)
 	add(url.QueryEscape(c.appKey), mask)
-	return strings.NewReplacer(pairs...)
+	return newRedaction(pairs)
 }
 
 // maskKey shows just enough of an app key to tell two keys apart.
@@ -468,7 +482,8 @@ func (x *exchange) canceled(ctxErr error) *Error {
 
 // transportError classifies a failure to send or to read. caller is the
 // caller's context and reqCtx the one carrying the client's own timeout:
-// only the latter ending is a timeout of ours.
+// only the latter ending is a timeout of ours. The message names what
+// failed and the host (never the key), in words an agent can pass on.
 func (x *exchange) transportError(caller, reqCtx context.Context, timeout time.Duration, err error) *Error {
 	if cerr := caller.Err(); cerr != nil {
 		return x.canceled(cerr)
@@ -476,15 +491,54 @@ func (x *exchange) transportError(caller, reqCtx context.Context, timeout time.D
 	var ne net.Error
 	switch {
 	case reqCtx.Err() != nil:
-		e := x.newError(KindTimeout, fmt.Sprintf("QCC did not answer completely within %s", timeout), nil)
+		e := x.newError(KindTimeout, fmt.Sprintf("QCC (%s) did not answer completely within %s", x.host, timeout), nil)
 		return x.timeoutAdvice(e)
 	case errors.As(err, &ne) && ne.Timeout():
-		return x.timeoutAdvice(x.newError(KindTimeout, "the connection to QCC timed out", x.safe(err)))
+		return x.timeoutAdvice(x.newError(KindTimeout, fmt.Sprintf("the connection to QCC (%s) timed out", x.host), x.safe(err)))
 	default:
-		e := x.newError(KindNetwork, "QCC could not be reached", x.safe(err))
+		e := x.newError(KindNetwork, networkCause(x.host, err), x.safe(err))
 		e.Retry = soon
 		e.Action = ReasonNetwork.Action()
 		return e
+	}
+}
+
+// networkCause says in one phrase why host could not be reached: the
+// name did not resolve, nothing listened, the TLS handshake failed, the
+// connection broke.
+func networkCause(host string, err error) string {
+	var (
+		dnsErr   *net.DNSError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		verify   *tls.CertificateVerificationError
+		record   tls.RecordHeaderError
+		alert    tls.AlertError
+	)
+	switch {
+	case errors.As(err, &dnsErr):
+		why := "no such host"
+		if !dnsErr.IsNotFound {
+			why = dnsErr.Err
+		}
+		return fmt.Sprintf("QCC could not be reached: the name %s could not be resolved (DNS: %s)", dnsErr.Name, why)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("QCC could not be reached: the connection to %s was refused (nothing accepts connections there)", host)
+	case errors.As(err, &unknown), errors.As(err, &verify) && errors.As(verify.Err, &unknown):
+		return fmt.Sprintf("QCC could not be reached: the TLS certificate of %s is not signed by a trusted authority", host)
+	case errors.As(err, &hostname):
+		return fmt.Sprintf("QCC could not be reached: the TLS certificate of %s is not valid for that name", host)
+	case errors.As(err, &invalid):
+		return fmt.Sprintf("QCC could not be reached: the TLS certificate of %s is invalid (%s)", host, invalid.Error())
+	case errors.As(err, &verify), errors.As(err, &record), errors.As(err, &alert):
+		return fmt.Sprintf("QCC could not be reached: the TLS handshake with %s failed", host)
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Sprintf("QCC could not be reached: the connection to %s was closed before an answer", host)
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
+		return fmt.Sprintf("QCC could not be reached: there is no network route to %s", host)
+	default:
+		return fmt.Sprintf("QCC could not be reached at %s", host)
 	}
 }
 
@@ -500,7 +554,9 @@ func (x *exchange) timeoutAdvice(e *Error) *Error {
 func (x *exchange) httpStatusError(resp *http.Response, body []byte) *Error {
 	code := resp.StatusCode
 	msg := strings.TrimSpace(http.StatusText(code))
-	if snip := bodySnippet(body, x.redact); snip != "" {
+	// Short secrets are removed first, from the raw body (see
+	// redaction); long ones again after markup is stripped.
+	if snip := bodySnippet([]byte(x.redact.Replace(string(body))), x.redact.long); snip != "" {
 		if msg != "" {
 			msg += ": "
 		}

@@ -14,7 +14,7 @@ var known struct {
 	mu    sync.RWMutex
 	seen  map[string]bool
 	pairs []string
-	r     *strings.Replacer
+	r     *redaction
 }
 
 // remember adds a client's keys to what Redact removes: the secret key
@@ -35,7 +35,79 @@ func remember(appKey, secretKey string) {
 	add(url.QueryEscape(secretKey), redacted)
 	add(appKey, maskKey(appKey))
 	add(url.QueryEscape(appKey), maskKey(appKey))
-	known.r = strings.NewReplacer(known.pairs...)
+	known.r = newRedaction(known.pairs)
+}
+
+// anywhereLength is the length from which a secret is removed wherever it
+// occurs, even inside a longer word: text does not contain 16 characters
+// of a key by chance. A shorter one (only a Client made directly with
+// such a key has one; the server refuses them) is removed only where it
+// stands whole, between characters that cannot belong to a key, so that
+// a secret "t" does not eat every t of a message and show what it is.
+const anywhereLength = 16
+
+// redaction replaces secrets with their replacement: long ones wherever
+// they occur, short ones only as whole occurrences.
+type redaction struct {
+	long  *strings.Replacer
+	short []string // old, new pairs
+}
+
+// newRedaction builds a redaction from old, new pairs.
+func newRedaction(pairs []string) *redaction {
+	r := &redaction{}
+	var long []string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if len(pairs[i]) >= anywhereLength {
+			long = append(long, pairs[i], pairs[i+1])
+		} else if pairs[i] != "" {
+			r.short = append(r.short, pairs[i], pairs[i+1])
+		}
+	}
+	r.long = strings.NewReplacer(long...)
+	return r
+}
+
+// Replace returns s with every secret replaced.
+func (r *redaction) Replace(s string) string {
+	s = r.long.Replace(s)
+	for i := 0; i+1 < len(r.short); i += 2 {
+		s = replaceWhole(s, r.short[i], r.short[i+1])
+	}
+	return s
+}
+
+// replaceWhole replaces the occurrences of old in s that are not part of
+// a longer run of key characters.
+func replaceWhole(s, old, replacement string) string {
+	var b strings.Builder
+	rest := s
+	for {
+		i := strings.Index(rest, old)
+		if i < 0 {
+			if b.Len() == 0 {
+				return s
+			}
+			b.WriteString(rest)
+			return b.String()
+		}
+		end := i + len(old)
+		done := len(s) - len(rest) // bytes of s before rest
+		whole := (done+i == 0 || !keyByte(s[done+i-1])) && (end == len(rest) || !keyByte(rest[end]))
+		b.WriteString(rest[:i])
+		if whole {
+			b.WriteString(replacement)
+		} else {
+			b.WriteString(old)
+		}
+		rest = rest[end:]
+	}
+}
+
+// keyByte reports whether c can be part of a key: QCC's keys are made of
+// letters, digits, '-' and '_'.
+func keyByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_'
 }
 
 // tokenShape matches a request Token: the upper-case hex MD5 that Sign

@@ -134,7 +134,7 @@ func checkTool(b guard.Upstream, o Options) Tool {
 		func(ctx context.Context, p CheckParams) (*mcp.CallToolResult, error) {
 			return runCheck(ctx, b, o, p)
 		})
-	return t
+	return WithView(t) // hosts with MCP Apps draw the verdicts as a table (ui.go)
 }
 
 // costOracle is what a guard answers about cost without spending.

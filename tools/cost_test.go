@@ -519,9 +519,24 @@ func TestDailyBudgetStopsUpstreamCalls(t *testing.T) {
 func TestDamagedCacheFileIsRebuilt(t *testing.T) {
 	t.Parallel()
 	for name, damage := range map[string]func(t *testing.T, path string){
-		"garbage": func(t *testing.T, path string) {
-			garbage := []byte(strings.Repeat("this is no cache file\n", 2000))
-			if err := os.WriteFile(path, garbage, 0o600); err != nil {
+		// Plain garbage is not recognisably a cache file and is refused
+		// (qcc/guard tests it); a cache file whose first pages were
+		// overwritten still is, and is rebuilt.
+		"first pages overwritten": func(t *testing.T, path string) {
+			cfg := testGuardConfig()
+			cfg.CacheFile = path
+			e := newCostEnv(t, cfg)
+			e.mustSucceed(t, tools.SearchToolName, map[string]any{"company": bigCompany})
+			e.client.Close()
+			if err := e.guard.Close(); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.WriteAt([]byte(strings.Repeat("this is no cache file\n", 400)), 0); err != nil {
 				t.Fatal(err)
 			}
 		},

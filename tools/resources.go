@@ -81,6 +81,10 @@ type Usage struct {
 	BudgetUsedToday       int            `json:"budget_used_today"`
 	BudgetLeft            *int           `json:"budget_left_today"`
 	Since                 string         `json:"since"`
+	// SharedState is "shared" or "degraded" with a shared Redis (--redis-url):
+	// degraded means this replica runs on its own state until Redis is back.
+	SharedState        string           `json:"shared_state,omitempty"`
+	DegradedOperations map[string]int64 `json:"degraded_operations,omitempty"`
 	// Caller is the reader's own usage, when the HTTP front authenticated
 	// it; the fields above are the totals of every caller.
 	Caller *CallerUsage `json:"caller,omitempty"`
@@ -116,6 +120,7 @@ func addResources(s *server.MCPServer, o Options) {
 				UpstreamCalls: u.Total(), UpstreamCallsByStatus: u.UpstreamCalls,
 				CacheHits: u.CacheHits, CacheMisses: u.CacheMisses, Coalesced: u.Coalesced, LocalRefusals: u.LocalRefusals,
 				BudgetLimit: u.BudgetLimit, BudgetUsedToday: u.BudgetUsedToday, Since: started,
+				SharedState: u.SharedState, DegradedOperations: u.Degraded,
 			}
 			if out.UpstreamCallsByStatus == nil {
 				out.UpstreamCallsByStatus = map[string]int{}

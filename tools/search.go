@@ -62,10 +62,11 @@ const searchDescription = "List the certificates a Chinese company holds, from Q
 	"Give the full registered name (usually Chinese); if nothing is found, try exact=false."
 
 func searchTool(b guard.Upstream, o Options) Tool {
-	return newTool(SearchToolName, "Search company certifications", searchDescription, SearchResult{}, o,
+	// WithView: hosts with MCP Apps draw the result as a timeline (ui.go).
+	return WithView(newTool(SearchToolName, "Search company certifications", searchDescription, SearchResult{}, o,
 		func(ctx context.Context, p SearchParams) (*mcp.CallToolResult, error) {
 			return runSearch(ctx, b, o, p)
-		})
+		}))
 }
 
 func runSearch(ctx context.Context, b guard.Upstream, o Options, p SearchParams) (*mcp.CallToolResult, error) {

@@ -154,6 +154,7 @@ func NewServer(b guard.Upstream, o Options) *server.MCPServer {
 	}
 	addResources(s, o)
 	addCertificateTemplate(s, b, o, o.answered)
+	addView(s)
 	addPrompts(s)
 	return s
 }

@@ -6,24 +6,34 @@
 package app
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
+	"time"
 
 	"github.com/lmittmann/tint"
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/qcc-mcp/qcc-mcp/internal/config"
 	"github.com/qcc-mcp/qcc-mcp/internal/metrics"
+	"github.com/qcc-mcp/qcc-mcp/internal/sessions"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
+	"github.com/qcc-mcp/qcc-mcp/qcc/guard/redisstore"
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
 	"github.com/qcc-mcp/qcc-mcp/tools"
 )
 
 // App is the assembled server.
 type App struct {
-	MCP   *server.MCPServer
-	guard *guard.Guard
+	MCP *server.MCPServer
+	// Sessions is where the HTTP front keeps legacy sessions
+	// (httpfront.Options.SessionStore): the shared Redis with --redis-url,
+	// else nil.
+	Sessions sessions.Store
+	guard    *guard.Guard
+	redis    *redisstore.Store // nil without --redis-url
 }
 
 // SettingsError is a failure the settings alone cause (the QCC client
@@ -56,18 +66,84 @@ func New(cfg *config.Config, version string, log *slog.Logger, m *metrics.Metric
 	if err != nil {
 		return nil, &SettingsError{err}
 	}
-	g, err := guard.New(client, cfg.Guard(log))
+	gcfg := cfg.Guard(log)
+	var (
+		store    *redisstore.Store
+		sessionS sessions.Store
+		built    atomic.Pointer[guard.Guard] // for the store's callbacks, which may come from its goroutines
+	)
+	if cfg.RedisURL != "" {
+		if store, err = openRedis(cfg, appKey, log); err != nil {
+			return nil, err
+		}
+		sharedRedis(&gcfg, cfg, store, built.Load)
+		if sessionS, err = sessions.NewRedisStore(store.Client(), store.KeyPrefix()); err != nil {
+			_ = store.Close()
+			return nil, err
+		}
+	}
+	g, err := guard.New(client, gcfg)
 	if err != nil {
+		if store != nil {
+			_ = store.Close()
+		}
 		return nil, err
 	}
+	built.Store(g)
 	o := tools.Options{Version: version, Demo: cfg.Demo, Logger: log, MaxConcurrentCalls: cfg.MaxConcurrentCalls,
 		MaxTextBytes: cfg.MaxTextBytes, Usage: g.Usage, ClientUsage: g.ClientUsedToday}
 	if m != nil {
 		m.WatchUsage(g.Usage)
+		if store != nil {
+			m.WatchRedis(store.Up)
+		}
 		o.Observer = m
 		o.ServerOptions = append(o.ServerOptions, server.WithHooks(m.SessionHooks()))
 	}
-	return &App{MCP: tools.NewServer(g, o), guard: g}, nil
+	return &App{MCP: tools.NewServer(g, o), Sessions: sessionS, guard: g, redis: store}, nil
+}
+
+// openRedis connects to the shared Redis. Only a bad URL or refused
+// credentials fail here; an unreachable Redis gives a store that starts
+// down and comes up by itself, so a replica can start during an outage.
+func openRedis(cfg *config.Config, appKey string, log *slog.Logger) (*redisstore.Store, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*cfg.RedisTimeout)
+	defer cancel()
+	store, err := redisstore.Open(ctx, redisstore.Options{URL: cfg.RedisURL, Password: cfg.RedisPassword,
+		AppKey: appKey, OpTimeout: cfg.RedisTimeout, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("shared state in Redis", "redis", redisstore.RedactURL(cfg.RedisURL), "up", store.Up(),
+		"replicas_hint", cfg.ReplicasHint, "budget_local_allowance", cfg.BudgetLocalAllowance)
+	return store, nil
+}
+
+// sharedRedis points the guard's backends at store: answers, cooldowns and
+// the budget, coalescing and (with a rate) the rate limit. guard returns
+// the Guard once it is built, for what the store reports later: the rate
+// limiter's fallbacks and Redis coming back.
+func sharedRedis(gcfg *guard.Config, cfg *config.Config, store *redisstore.Store, g func() *guard.Guard) {
+	gcfg.Answers, gcfg.State, gcfg.Flights, gcfg.SharedUp = store, store, store, store.Up
+	if cfg.Rate > 0 {
+		gcfg.Limiter = store.NewLimiter(redisstore.LimiterOptions{Rate: cfg.Rate, Burst: cfg.Burst,
+			Replicas: cfg.ReplicasHint, OnFallback: func() {
+				if g := g(); g != nil {
+					g.DegradedOp(guard.FeatureRate)
+				}
+			}})
+	}
+	store.OnChange(func(up bool) {
+		if g := g(); up && g != nil {
+			// What was counted locally during the outage joins the shared
+			// budget now rather than at the next call.
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				g.Reconcile(ctx)
+			}()
+		}
+	})
 }
 
 // Close logs what the process spent and closes the cache file.
@@ -75,5 +151,8 @@ func (a *App) Close(log *slog.Logger) {
 	log.Info("usage", "usage", a.guard.Usage())
 	if err := a.guard.Close(); err != nil {
 		log.Warn("closing the cache", tint.Err(err))
+	}
+	if a.redis != nil {
+		_ = a.redis.Close()
 	}
 }

@@ -16,12 +16,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/qcc-mcp/qcc-mcp/internal/auth"
 	"github.com/qcc-mcp/qcc-mcp/internal/httpfront"
 	"github.com/qcc-mcp/qcc-mcp/internal/loopback"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
+	"github.com/qcc-mcp/qcc-mcp/qcc/guard/redisstore"
 	"github.com/qcc-mcp/qcc-mcp/tools"
 )
 
@@ -34,6 +36,7 @@ type Config struct {
 	ShowVersion     bool
 	BaseURL         string
 	Timeout         time.Duration
+	CallTimeout     time.Duration
 	AppKey          string // from QCC_APP_KEY
 	SecretKey       string // from QCC_SECRET_KEY; never a flag
 	SessionIdleTTL  time.Duration
@@ -65,11 +68,24 @@ type Config struct {
 	MaxCallsPerClient  int // --max-calls-per-client-per-day
 	MaxTextBytes       int
 
+	// Shared state (several replicas on one Redis).
+	RedisURL             string        // --redis-url or QCC_REDIS_URL; may hold a password: never log it
+	RedisPassword        string        // from QCC_REDIS_PASSWORD; never a flag
+	RedisTimeout         time.Duration // bound of each Redis operation
+	ReplicasHint         int           // replicas sharing the Redis, for the rate limit's local share
+	BudgetLocalAllowance int           // requests a replica may count itself per day while Redis is away
+
 	fs      *flag.FlagSet
 	call    bool              // the call subcommand: no transport, no HTTP settings
 	given   map[string]bool   // flags given on the command line
 	fromEnv map[string]string // flag name → the variable that set it
 }
+
+// MinSecretKeyLength is the shortest QCC_SECRET_KEY accepted. QCC's
+// secret keys are 32 characters; anything much shorter is a paste gone
+// wrong, and a very short secret would also make redacting it from text
+// meaningless.
+const MinSecretKeyLength = 16
 
 // Error is a configuration error: one setting, as the user wrote it, its
 // value and what is allowed.
@@ -121,9 +137,10 @@ func EnvironmentHelp(call bool) string {
 	s := `
 Environment:
   QCC_APP_KEY, QCC_SECRET_KEY  the QCC credentials (required unless --demo; never flags)
-  QCC_BASE_URL, QCC_TIMEOUT, QCC_CACHE_TTL, QCC_CACHE_FILE, QCC_MAX_CALLS_PER_DAY
-                               defaults for --base-url, --timeout, --cache-ttl, --cache-file and
-                               --max-calls-per-day; a flag given on the command line wins
+  QCC_BASE_URL, QCC_TIMEOUT, QCC_CACHE_TTL, QCC_CACHE_FILE, QCC_MAX_CALLS_PER_DAY, QCC_REDIS_URL
+                               defaults for --base-url, --timeout, --cache-ttl, --cache-file,
+                               --max-calls-per-day and --redis-url; a flag given on the command line wins
+  QCC_REDIS_PASSWORD           the Redis password (instead of one in the URL; never a flag)
 `
 	if !call {
 		s += "  MCP_AUTH_TOKEN               the bearer token HTTP clients must send (or --auth-token-file)\n"
@@ -155,6 +172,11 @@ func (c *Config) commonFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxTextBytes, "max-text-bytes", tools.DefaultMaxTextBytes, "bound on each result's text block; longer lists are cut with a note (structured content stays complete)")
 	fs.StringVar(&c.BaseURL, "base-url", "", "QCC API root (QCC_BASE_URL; default https://pro.qcc.com/api/yj)")
 	fs.DurationVar(&c.Timeout, "timeout", 15*time.Second, "timeout of each QCC request (QCC_TIMEOUT)")
+	fs.DurationVar(&c.CallTimeout, "call-timeout", 30*time.Second, "time limit of one tool call's QCC requests, shared by its retries and rate-limit waits")
+	fs.StringVar(&c.RedisURL, "redis-url", "", "share the cache, budget, cooldowns, rate limit and sessions with other replicas in this Redis or Valkey: redis://[user@]host:port/db or rediss:// for TLS (QCC_REDIS_URL; password in QCC_REDIS_PASSWORD)")
+	fs.DurationVar(&c.RedisTimeout, "redis-timeout", 250*time.Millisecond, "bound of each Redis operation; a slower Redis counts as down")
+	fs.IntVar(&c.ReplicasHint, "replicas-hint", 1, "how many replicas share the Redis: while it is down each keeps --rate divided by this")
+	fs.IntVar(&c.BudgetLocalAllowance, "budget-local-allowance", 0, "QCC requests a replica may count itself per Beijing day while Redis is down, added to the shared count when it is back (0: with --max-calls-per-day, calls that need QCC are refused during an outage)")
 }
 
 // serverFlags declares the flags of a long-running server.
@@ -208,6 +230,7 @@ func (c *Config) Load(getenv func(string) string) error {
 	c.fromEnv = map[string]string{}
 	c.AppKey = strings.TrimSpace(getenv("QCC_APP_KEY"))
 	c.SecretKey = strings.TrimSpace(getenv("QCC_SECRET_KEY"))
+	c.RedisPassword = getenv("QCC_REDIS_PASSWORD")
 	if err := c.fromVariables(getenv); err != nil {
 		return err
 	}
@@ -221,6 +244,11 @@ func (c *Config) Load(getenv func(string) string) error {
 	if !c.Demo && (c.AppKey == "" || c.SecretKey == "") {
 		return fmt.Errorf("QCC_APP_KEY and QCC_SECRET_KEY must be set in the environment (or run with --demo for the built-in sandbox)")
 	}
+	if n := utf8.RuneCountInString(c.SecretKey); !c.Demo && n < MinSecretKeyLength {
+		// Never the value: only its length, which says "cut off" or "wrong variable".
+		return fmt.Errorf("QCC_SECRET_KEY has %d characters, but a QCC secret key has at least %d: "+
+			"check that the whole key was copied from the QCC console", n, MinSecretKeyLength)
+	}
 	if c.Demo && c.CacheFile != "" {
 		// Sandbox answers in a real cache file would later be served as
 		// real QCC data.
@@ -232,6 +260,7 @@ func (c *Config) Load(getenv func(string) string) error {
 		want string
 	}{
 		{c.Timeout > 0, "timeout", "want a positive duration such as 15s or a number of seconds"},
+		{c.CallTimeout > 0, "call-timeout", "want a positive duration such as 30s"},
 		{c.CacheTTL >= 0, "cache-ttl", "want a duration of 0 or more, such as 24h (0 disables the cache)"},
 		{c.CacheMaxBytes > 0, "cache-max-bytes", "want a positive number of bytes"},
 		{c.Rate >= 0, "rate", "want requests per second, 0 or more (0: no rate limit)"},
@@ -240,9 +269,20 @@ func (c *Config) Load(getenv func(string) string) error {
 		{c.CredentialCooldown >= 0, "credential-cooldown", "want a duration of 0 or more (0: no pause)"},
 		{c.MaxCallsPerDay >= 0, "max-calls-per-day", "want a whole number, 0 or more (0: no cap)"},
 		{c.MaxTextBytes >= 1024, "max-text-bytes", "want 1024 or more"},
+		{c.RedisTimeout > 0, "redis-timeout", "want a positive duration such as 250ms"},
+		{c.ReplicasHint >= 1, "replicas-hint", "want 1 or more"},
+		{c.BudgetLocalAllowance >= 0, "budget-local-allowance", "want a whole number, 0 or more"},
 	} {
 		if !check.ok {
 			return c.bad(check.flag, check.want)
+		}
+	}
+	if c.RedisURL != "" {
+		if err := redisstore.CheckURL(c.RedisURL); err != nil {
+			// The value is shown without its password.
+			e := c.bad("redis-url", strings.TrimPrefix(err.Error(), "redisstore: "))
+			e.Value = redisstore.RedactURL(c.RedisURL)
+			return e
 		}
 	}
 	if c.BaseURL != "" && !c.Demo {
@@ -283,6 +323,7 @@ func (c *Config) fromVariables(getenv func(string) string) error {
 			}
 			return true
 		}, ""},
+		{"QCC_REDIS_URL", "redis-url", func(v string) bool { c.RedisURL = v; return true }, ""},
 		{"QCC_MAX_CALLS_PER_DAY", "max-calls-per-day", func(v string) bool {
 			n, err := strconv.Atoi(v)
 			c.MaxCallsPerDay = n
@@ -454,10 +495,12 @@ func (c *Config) Guard(log *slog.Logger) guard.Config {
 		MaxRetries:         c.MaxRetries,
 		CredentialCooldown: off(c.CredentialCooldown),
 		MaxCallsPerDay:     c.MaxCallsPerDay,
+		CallTimeout:        c.CallTimeout,
 		Logger:             log,
 		// Over stdio there are no authenticated callers: Load refuses the
 		// cap there, and no call carries a caller to count.
 		MaxCallsPerClientPerDay: c.MaxCallsPerClient,
+		BudgetLocalAllowance:    c.BudgetLocalAllowance,
 	}
 	if g.Rate == 0 {
 		g.Rate = guard.Off

@@ -48,6 +48,7 @@ func TestEachErrorNamesTheOneBadSetting(t *testing.T) {
 		{[]string{"--demo", "--timeout", "-1s"}, nil, `--timeout -1s: want a positive duration`},
 		{[]string{"--demo"}, []string{"QCC_CACHE_TTL", "-1h"}, `QCC_CACHE_TTL="-1h": want a duration of 0 or more`},
 		{[]string{"--demo", "--burst", "0"}, nil, `--burst 0: want 1 or more`},
+		{[]string{"--demo", "--call-timeout", "0s"}, nil, `--call-timeout 0s: want a positive duration such as 30s`},
 		{[]string{"--demo", "--rate", "-1"}, nil, `--rate -1: want requests per second`},
 		{[]string{"--demo", "--max-retries", "-1"}, nil, `--max-retries -1: want 0 or more`},
 		{[]string{"--demo", "--credential-cooldown", "-1s"}, nil, `--credential-cooldown -1s: want a duration of 0 or more`},
@@ -74,6 +75,27 @@ func TestEachErrorNamesTheOneBadSetting(t *testing.T) {
 		if !errors.As(err, &ce) {
 			t.Errorf("%v %v: %T, want a *config.Error", tc.args, tc.vars, err)
 		}
+	}
+}
+
+// A secret key too short to be QCC's is refused at start-up, naming the
+// variable and the length, never the value; 16 characters pass.
+func TestShortSecretKeyIsRefused(t *testing.T) {
+	for _, secret := range []string{"t", "secret-key-5678", "  0123456789abcde  "} {
+		_, err := load(nil, env("QCC_APP_KEY", "app-key-1234", "QCC_SECRET_KEY", secret))
+		if err == nil || !strings.Contains(err.Error(), "QCC_SECRET_KEY has ") || !strings.Contains(err.Error(), "at least 16") {
+			t.Errorf("secret of %d characters: %v, want a refusal naming QCC_SECRET_KEY", len(secret), err)
+			continue
+		}
+		if len(secret) > 3 && strings.Contains(err.Error(), strings.TrimSpace(secret)) {
+			t.Errorf("the error shows the secret: %v", err)
+		}
+	}
+	if _, err := load(nil, env("QCC_APP_KEY", "app-key-1234", "QCC_SECRET_KEY", "0123456789abcdef")); err != nil {
+		t.Errorf("a 16-character secret: %v", err)
+	}
+	if _, err := load([]string{"--demo"}, env("QCC_SECRET_KEY", "t")); err != nil {
+		t.Errorf("--demo uses the sandbox's keys, whatever is set: %v", err)
 	}
 }
 
@@ -216,6 +238,42 @@ func TestServerHelpNamesCallAndVariables(t *testing.T) {
 	for _, want := range []string{"qcc-mcp call", "QCC_APP_KEY", "QCC_SECRET_KEY", "QCC_MAX_CALLS_PER_DAY", "MCP_AUTH_TOKEN", "NO_COLOR", "-transport"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestRedisSettings: without --redis-url nothing is shared; the URL comes
+// from the flag or QCC_REDIS_URL, the password from QCC_REDIS_PASSWORD; a
+// bad URL is refused naming the setting, never showing its password.
+func TestRedisSettings(t *testing.T) {
+	c, err := load([]string{"--demo"}, env())
+	if err != nil || c.RedisURL != "" || c.RedisTimeout != 250*time.Millisecond || c.ReplicasHint != 1 || c.BudgetLocalAllowance != 0 {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+	c, err = load([]string{"--demo", "--replicas-hint", "3", "--budget-local-allowance", "5"},
+		env("QCC_REDIS_URL", "rediss://app@redis.internal:6380/2", "QCC_REDIS_PASSWORD", "pw-from-env"))
+	if err != nil || c.RedisURL != "rediss://app@redis.internal:6380/2" || c.RedisPassword != "pw-from-env" ||
+		c.ReplicasHint != 3 || c.Guard(nil).BudgetLocalAllowance != 5 {
+		t.Fatalf("from the environment: %+v, %v", c, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		vars []string
+		want string
+	}{
+		{[]string{"--demo", "--redis-url", "http://user:hunter2secret@h:1/0"}, nil, `--redis-url http://user:xxxxx@h:1/0: the Redis URL's scheme is "http"; want redis or rediss`},
+		{[]string{"--demo"}, []string{"QCC_REDIS_URL", "redis://:hunter2secret@/0"}, `QCC_REDIS_URL="redis://:xxxxx@/0": the Redis URL names no host`},
+		{[]string{"--demo", "--redis-url", "redis://:hunter2secret@h:1/notadb"}, nil, `--redis-url redis://:xxxxx@h:1/notadb: the Redis URL`},
+		{[]string{"--demo", "--redis-timeout", "0s"}, nil, `--redis-timeout 0s: want a positive duration`},
+		{[]string{"--demo", "--replicas-hint", "0"}, nil, `--replicas-hint 0: want 1 or more`},
+		{[]string{"--demo", "--budget-local-allowance", "-1"}, nil, `--budget-local-allowance -1: want a whole number, 0 or more`},
+	} {
+		_, err := load(tc.args, env(tc.vars...))
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%v %v: %v, want %q", tc.args, tc.vars, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2secret") {
+			t.Errorf("%v: the error shows the password: %v", tc.args, err)
 		}
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/qcc-mcp/qcc-mcp/internal/auth"
 	"github.com/qcc-mcp/qcc-mcp/internal/identity"
 	"github.com/qcc-mcp/qcc-mcp/internal/loopback"
+	"github.com/qcc-mcp/qcc-mcp/internal/sessions"
 )
 
 // Options configure the HTTP front.
@@ -44,6 +45,11 @@ type Options struct {
 	MetricsAddr     string              // serve Metrics on this address without auth instead of on /metrics
 	Demo            bool                // reported in the start-up log line
 	Logger          *slog.Logger
+	// SessionStore, if set, keeps legacy streamable HTTP sessions there
+	// (shared by replicas on one Redis): only issued ids are accepted and
+	// a DELETE on any replica ends the session everywhere. Nil: mcp-go's
+	// own sessions.
+	SessionStore sessions.Store
 }
 
 // Front is the HTTP face of the server: the MCP transports behind origin
@@ -53,6 +59,7 @@ type Front struct {
 	opts       Options
 	log        *slog.Logger
 	streamable *server.StreamableHTTPServer
+	sessions   *sessions.Manager // nil without Options.SessionStore
 	sse        *server.SSEServer
 	auth       *auth.Authenticator
 	sseStreams atomic.Int64
@@ -72,11 +79,18 @@ func New(s *server.MCPServer, o Options) *Front {
 		}
 		a = auth.New(auth.Options{Static: static, Logger: o.Logger})
 	}
-	return &Front{
-		opts: o, log: o.Logger, auth: a,
-		streamable: server.NewStreamableHTTPServer(s, server.WithSessionIdleTTL(o.SessionIdleTTL)),
-		sse:        server.NewSSEServer(s, server.WithSSEEndpoint("/sse"), server.WithMessageEndpoint("/message")),
+	f := &Front{opts: o, log: o.Logger, auth: a,
+		sse: server.NewSSEServer(s, server.WithSSEEndpoint("/sse"), server.WithMessageEndpoint("/message")),
 	}
+	streamOpts := []server.StreamableHTTPOption{server.WithSessionIdleTTL(o.SessionIdleTTL)}
+	if o.SessionStore != nil {
+		// The resolver option, never WithSessionIdManager: see
+		// sessions.Manager.ResolveSessionIdManager.
+		f.sessions = sessions.NewManager(o.SessionStore, sessions.Config{IdleTTL: o.SessionIdleTTL, Logger: o.Logger})
+		streamOpts = append(streamOpts, server.WithSessionIdManagerResolver(f.sessions))
+	}
+	f.streamable = server.NewStreamableHTTPServer(s, streamOpts...)
+	return f
 }
 
 // StartAuth fetches the authorization server's keys in the background
@@ -93,7 +107,11 @@ func (f *Front) OpenSSEStreams() int64 { return f.sseStreams.Load() }
 // Handler returns the front's handler, for Serve and for tests.
 func (f *Front) Handler() http.Handler {
 	protected := http.NewServeMux()
-	protected.Handle("/mcp", f.streamable)
+	var mcpHandler http.Handler = f.streamable
+	if f.sessions != nil {
+		mcpHandler = f.sessions.LegacyGuard("/mcp", mcpHandler)
+	}
+	protected.Handle("/mcp", mcpHandler)
 	protected.Handle("/sse", f.limitSSEStreams(f.sse.SSEHandler()))
 	protected.Handle("/message", f.sse.MessageHandler())
 	if f.opts.Metrics != nil && f.opts.MetricsAddr == "" {

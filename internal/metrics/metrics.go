@@ -108,6 +108,20 @@ func (m *Metrics) WatchUsage(usage func() guard.Usage) {
 	m.registry.MustRegister(usageCollector{usage})
 }
 
+// WatchRedis exports qcc_mcp_redis_up, 1 while up reports the shared Redis
+// reachable and 0 while this replica runs on its own state. Without a
+// Redis it is not called and the series does not exist.
+func (m *Metrics) WatchRedis(up func() bool) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "qcc_mcp_redis_up", Help: "1 while the shared Redis can be reached, 0 while this replica falls back on its own state.",
+	}, func() float64 {
+		if up() {
+			return 1
+		}
+		return 0
+	}))
+}
+
 // WatchSSEStreams exports the count of open SSE streams, read from open at
 // each scrape; the HTTP front owns that count.
 func (m *Metrics) WatchSSEStreams(open func() int64) { m.sseStreams.Store(&open) }
@@ -126,10 +140,11 @@ var (
 	refusedDesc   = prometheus.NewDesc("qcc_mcp_local_refusals_total", "Calls refused without calling QCC (cooldown, budget, rate limit).", nil, nil)
 	budgetDesc    = prometheus.NewDesc("qcc_mcp_budget_used_today", "QCC requests sent today (Beijing day), counted against --max-calls-per-day.", nil, nil)
 	budgetCapDesc = prometheus.NewDesc("qcc_mcp_budget_limit", "--max-calls-per-day (0: no cap).", nil, nil)
+	degradedDesc  = prometheus.NewDesc("qcc_mcp_degraded_operations_total", "Operations that fell back on this replica's own state because the shared Redis failed, by feature (cache, coalescing, cooldowns, budget, rate).", []string{"feature"}, nil)
 )
 
 func (usageCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{upstreamDesc, cacheDesc, refusedDesc, budgetDesc, budgetCapDesc} {
+	for _, d := range []*prometheus.Desc{upstreamDesc, cacheDesc, refusedDesc, budgetDesc, budgetCapDesc, degradedDesc} {
 		ch <- d
 	}
 }
@@ -145,4 +160,7 @@ func (c usageCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(refusedDesc, prometheus.CounterValue, float64(u.LocalRefusals))
 	ch <- prometheus.MustNewConstMetric(budgetDesc, prometheus.GaugeValue, float64(u.BudgetUsedToday))
 	ch <- prometheus.MustNewConstMetric(budgetCapDesc, prometheus.GaugeValue, float64(u.BudgetLimit))
+	for feature, n := range u.Degraded {
+		ch <- prometheus.MustNewConstMetric(degradedDesc, prometheus.CounterValue, float64(n), feature)
+	}
 }

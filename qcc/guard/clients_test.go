@@ -56,7 +56,7 @@ func TestPerClientCapStopsOneCallerOnly(t *testing.T) {
 
 func TestPerClientCapIsSharedThroughTheStateStore(t *testing.T) {
 	// Two guards on one StateStore stand for two replicas on one Redis.
-	shared := newLocalState(nil, start)
+	shared, _ := newLocalState(nil, start, nil)
 	a := newEnv(t, Config{MaxCallsPerClientPerDay: 1, State: shared})
 	b := newEnv(t, Config{MaxCallsPerClientPerDay: 1, State: shared})
 	b.clock = a.clock

@@ -32,6 +32,7 @@ const (
 	DefaultRetryBaseDelay           = 200 * time.Millisecond
 	DefaultRetryMaxDelay            = 2 * time.Second
 	DefaultCredentialCooldown       = time.Minute
+	DefaultCallTimeout              = 30 * time.Second
 )
 
 // Config configures a Guard. The zero value gives every default: a 24-hour
@@ -50,11 +51,13 @@ type Config struct {
 	// or more after the last sweep or past the bound), oldest answers
 	// first; expired answers are skipped until then.
 	CacheMaxBytes int64
-	// CacheFile is the path of a bbolt database that keeps the cache, the
-	// cooldowns and the day's budget count across restarts. Empty keeps
+	// CacheFile is the path of a bbolt database that keeps the cache
+	// across restarts; the cooldowns and the day's budget count are kept
+	// in CacheFile.state beside it and copied into it. Empty keeps
 	// everything in memory. Missing directories are created; a damaged
-	// file is moved aside to CacheFile.corrupt-TIME, with a warning, and
-	// replaced by an empty one.
+	// file of ours is moved aside to CacheFile.corrupt-TIME, with a
+	// warning, and replaced by an empty one; a file that is not ours, or a
+	// symbolic link, makes New fail and is left untouched.
 	CacheFile string
 	// CacheFileTimeout is how long New waits for another process to
 	// release CacheFile before failing. Zero means DefaultCacheFileTimeout
@@ -86,6 +89,11 @@ type Config struct {
 	// 108, 112, 115, 119, 121). Zero means DefaultCredentialCooldown (1
 	// minute); Off (any negative value) does not pause.
 	CredentialCooldown time.Duration
+	// CallTimeout bounds everything one call spends asking QCC: its
+	// attempts, the waits between them and for the rate limit. Zero
+	// means DefaultCallTimeout (30 seconds); Off (any negative value)
+	// leaves only the caller's own deadline.
+	CallTimeout time.Duration
 	// MaxCallsPerDay caps the requests sent to QCC per Beijing calendar
 	// day, retries and no-result answers included. Zero means no cap.
 	MaxCallsPerDay int
@@ -112,7 +120,25 @@ type Config struct {
 	// processes share one upstream request; nil shares them within this
 	// process only.
 	Flights Flights
+	// BudgetLocalAllowance is how many upstream requests this process may
+	// count itself, per Beijing day, while State cannot be reached and
+	// MaxCallsPerDay is set; once State answers again they are added to
+	// its count. Zero: none, so the budget fails closed during an outage.
+	BudgetLocalAllowance int
+	// SharedUp, if set, reports whether the shared backends above can be
+	// reached now; Usage.SharedState says so.
+	SharedUp func() bool
 }
+
+// The features that fall back on this process's own state when a shared
+// backend fails, as Usage.Degraded counts them.
+const (
+	FeatureCache      = "cache"      // answers from memory (and the file) only
+	FeatureCoalescing = "coalescing" // identical calls shared within this process only
+	FeatureCooldowns  = "cooldowns"  // the cooldowns this process saw
+	FeatureBudget     = "budget"     // refused, or counted within the local allowance
+	FeatureRate       = "rate"       // this process's share of the rate limit
+)
 
 // Guard answers repeated questions from its cache and keeps the QCC key
 // out of trouble; see the package documentation. It is safe for concurrent
@@ -134,11 +160,13 @@ type Guard struct {
 	maxRetries int
 	retryBase  time.Duration
 	retryMax   time.Duration
+	callLimit  time.Duration // 0: none
 	limits     *limits
 
 	flightsMu sync.Mutex
 	flights   map[string]*flight // in this process, by cache key
 
+	sharedUp  func() bool // nil without shared backends
 	usage     counters
 	closeOnce sync.Once
 	closeErr  error
@@ -188,6 +216,7 @@ func New(up Upstream, cfg Config) (*Guard, error) {
 		flights:    make(map[string]*flight),
 	}
 	g.retryMax = max(g.retryMax, g.retryBase)
+	g.callLimit = max(orDefault(cfg.CallTimeout, DefaultCallTimeout), 0)
 	if g.now == nil {
 		g.now = time.Now
 	}
@@ -220,10 +249,17 @@ func New(up Upstream, cfg Config) (*Guard, error) {
 	}
 	state := cfg.State
 	if state == nil {
-		state = newLocalState(g.file, g.now())
+		local, err := newLocalState(g.file, g.now(), g.log)
+		if err != nil {
+			_ = g.Close()
+			return nil, fmt.Errorf("guard: %w", err)
+		}
+		state = local
 	}
 	g.shared = cfg.Flights
-	g.limits = newLimits(state, g.log, orDefault(cfg.CredentialCooldown, DefaultCredentialCooldown), cfg.MaxCallsPerDay)
+	g.sharedUp = cfg.SharedUp
+	g.limits = newLimits(state, g.log, orDefault(cfg.CredentialCooldown, DefaultCredentialCooldown), cfg.MaxCallsPerDay,
+		cfg.BudgetLocalAllowance, g.DegradedOp)
 	g.limits.maxPerClient = cfg.MaxCallsPerClientPerDay
 	return g, nil
 }
@@ -417,14 +453,27 @@ func (g *Guard) leadShared(ctx context.Context, key string, maxAge time.Duration
 	switch {
 	case err != nil:
 		g.log.Debug("shared coalescing unavailable; coalescing within this process", "error", err.Error())
+		g.DegradedOp(FeatureCoalescing)
 		return nothing, nil, false
 	case led:
 		if release == nil {
 			release = nothing
 		}
+		// The previous holder may have stored the answer and released the
+		// lead between our look and our taking it: look once more, or
+		// two processes would pay for one question.
+		if g.answers != nil {
+			if e, found := g.lookup(ctx, key, maxAge, limited); found {
+				release()
+				return nothing, e.val, true
+			}
+		}
 		return release, nil, false
 	}
 	if err := g.shared.Await(ctx, key); err != nil {
+		if ctx.Err() == nil {
+			g.DegradedOp(FeatureCoalescing)
+		}
 		return nothing, nil, false // canceled: fetch reports it; else ask QCC ourselves
 	}
 	if e, found := g.lookup(ctx, key, maxAge, limited); found {
@@ -478,6 +527,7 @@ func (g *Guard) lookup(ctx context.Context, key string, maxAge time.Duration, li
 	data, found, err := g.answers.GetAnswer(ctx, key)
 	if err != nil {
 		g.log.Debug("answer store unavailable; memory cache only", "error", err.Error())
+		g.DegradedOp(FeatureCache)
 		return nil, false
 	}
 	if !found {
@@ -510,13 +560,71 @@ func (g *Guard) remember(ctx context.Context, key string, v any) {
 		// The caller may have gone; the answer is paid for all the same.
 		if err := g.answers.PutAnswer(context.WithoutCancel(ctx), key, data, e.expires); err != nil {
 			g.log.Debug("answer not kept in the answer store", "key", key, "error", err.Error())
+			g.DegradedOp(FeatureCache)
 		}
 	}
 }
 
-// fetch sends the call upstream, within the cooldowns, the budget and the
-// rate limit, and retries it while a retry can help.
+// errCallTimeout is the cause of a call's context ending at CallTimeout.
+var errCallTimeout = errors.New("guard: the call's time limit passed")
+
+// fetch sends the call upstream within CallTimeout, shared by every
+// attempt and wait, and says in the error how many attempts were made in
+// how long.
 func (g *Guard) fetch(ctx context.Context, method, key string, call func(context.Context) (any, error)) (any, error) {
+	parent, began := ctx, time.Now()
+	if g.callLimit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, g.callLimit, errCallTimeout)
+		defer cancel()
+	}
+	var t tries
+	v, err := g.attempt(ctx, method, key, call, &t)
+	attempts := t.n
+	var e *qcc.Error
+	if err == nil || !errors.As(err, &e) || attempts == 0 {
+		return v, err
+	}
+	took := time.Since(began).Round(10 * time.Millisecond)
+	if parent.Err() == nil && errors.Is(context.Cause(ctx), errCallTimeout) && e.Local == "" {
+		// Our own limit, not the caller's: a timeout, not a cancellation.
+		last := ""
+		if t.failed != nil {
+			last = "; the last failure: " + t.failed.Message
+		}
+		e = &qcc.Error{Kind: qcc.KindTimeout, Method: method, URL: e.URL, Received: g.now(), Err: e.Err,
+			Message: fmt.Sprintf("QCC did not answer within this call's time limit of %s: %s in %s%s",
+				g.callLimit, plural(attempts, "attempt"), took, last),
+			Retry: qcc.RetryAdvice{Retryable: true}, Action: qcc.ReasonTimeout.Action()}
+	} else if attempts > 1 || e.Kind == qcc.KindNetwork || e.Kind == qcc.KindTimeout {
+		c := *e
+		c.Message += fmt.Sprintf(" (%s in %s)", plural(attempts, "attempt"), took)
+		e = &c
+	}
+	if e.Kind == qcc.KindNetwork || e.Kind == qcc.KindTimeout {
+		g.log.Warn("QCC could not be reached", "method", method, "error", e.Message)
+	}
+	return nil, e
+}
+
+// tries counts the requests of one call, with the last upstream failure
+// (not the caller's deadline ending one).
+type tries struct {
+	n      int
+	failed *qcc.Error
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// attempt sends the call upstream, within the cooldowns, the budget and
+// the rate limit, and retries it while a retry can help, counting the
+// requests sent in t.
+func (g *Guard) attempt(ctx context.Context, method, key string, call func(context.Context) (any, error), t *tries) (any, error) {
 	var last error // the upstream failure being retried
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
@@ -538,19 +646,23 @@ func (g *Guard) fetch(ctx context.Context, method, key string, call func(context
 		if refusal := g.limits.check(ctx, method, key, now); refusal != nil {
 			return nil, g.refuse(last, refusal)
 		}
-		day, refusal := g.limits.reserve(ctx, method, now)
+		reserved, refusal := g.limits.reserve(ctx, method, now)
 		if refusal != nil {
 			return nil, g.refuse(last, refusal)
 		}
 		clientDay, refusal := g.limits.reserveClient(ctx, method, Client(ctx), now)
 		if refusal != nil {
-			g.limits.refund(context.WithoutCancel(ctx), day)
+			g.limits.refund(context.WithoutCancel(ctx), reserved)
 			return nil, g.refuse(last, refusal)
 		}
 
+		t.n++
 		v, err := call(ctx)
+		if e, ok := err.(*qcc.Error); ok && e.Kind != qcc.KindCanceled {
+			t.failed = e
+		}
 		if err != nil && !sent(err) {
-			g.limits.refund(context.WithoutCancel(ctx), day)
+			g.limits.refund(context.WithoutCancel(ctx), reserved)
 			g.limits.refundClient(context.WithoutCancel(ctx), clientDay)
 			return nil, err
 		}
@@ -692,7 +804,21 @@ type Usage struct {
 	BudgetLimit int
 	// BudgetUsedToday counts the requests sent today, Beijing time.
 	BudgetUsedToday int
+	// SharedState is "" without shared backends (Config.SharedUp unset),
+	// SharedStateUp while they can be reached and SharedStateDegraded while
+	// this process falls back on its own state.
+	SharedState string
+	// Degraded counts, by feature (FeatureCache, ...), the operations that
+	// fell back on this process's own state because a shared backend
+	// failed.
+	Degraded map[string]int64
 }
+
+// The values of Usage.SharedState.
+const (
+	SharedStateUp       = "shared"
+	SharedStateDegraded = "degraded"
+)
 
 // Total returns the number of requests sent to QCC.
 func (u Usage) Total() int {
@@ -741,15 +867,58 @@ func (g *Guard) Usage() Usage {
 		LocalRefusals:   g.usage.refusals.Load(),
 		BudgetLimit:     g.limits.maxPerDay,
 		BudgetUsedToday: g.limits.used(context.Background(), g.now()),
+		SharedState:     g.sharedState(),
+		Degraded:        g.usage.degradedSnapshot(),
 	}
 }
+
+func (g *Guard) sharedState() string {
+	switch {
+	case g.sharedUp == nil:
+		return ""
+	case g.sharedUp():
+		return SharedStateUp
+	default:
+		return SharedStateDegraded
+	}
+}
+
+// DegradedOp counts one operation of feature that fell back on this
+// process's own state. The Guard counts its own; a backend that decides a
+// fallback itself (the shared rate limiter, which waits on its local share)
+// reports it here, so that Usage counts every one.
+func (g *Guard) DegradedOp(feature string) {
+	g.usage.mu.Lock()
+	defer g.usage.mu.Unlock()
+	if g.usage.degraded == nil {
+		g.usage.degraded = make(map[string]int64)
+	}
+	g.usage.degraded[feature]++
+}
+
+// Reconcile adds the requests this process counted itself while the
+// state store was away (Config.BudgetLocalAllowance) to the store's count.
+// The next reservation does it too; calling Reconcile when the store is
+// back saves waiting for one.
+func (g *Guard) Reconcile(ctx context.Context) { g.limits.reconcile(ctx) }
 
 // counters are the live counters behind Usage.
 type counters struct {
 	hits, misses, coalesced, refusals, waiting atomic.Int64
 
-	mu    sync.Mutex
-	calls map[string]int
+	mu       sync.Mutex
+	calls    map[string]int
+	degraded map[string]int64
+}
+
+func (c *counters) degradedSnapshot() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(c.degraded))
+	for k, v := range c.degraded {
+		out[k] = v
+	}
+	return out
 }
 
 func (c *counters) upstream(outcome string) {

@@ -25,19 +25,35 @@ type limits struct {
 	credentialCooldown time.Duration // <= 0: configured pauses are off
 	maxPerDay          int           // 0: unlimited
 	maxPerClient       int           // 0: unlimited (callers are still counted)
+	allowance          int           // requests a day this process may count itself while the store is away
+	degraded           func(feature string)
 
 	// seen mirrors the cooldowns this process started, for when the state
 	// store cannot be reached: the refusals QCC gave this process are
 	// still repeated. known is the budget count this process last saw,
 	// the floor of a store that lost its data.
-	mu    sync.Mutex
-	seen  map[string]Cooldown
-	known budget
+	// spent counts the requests this process counted itself today while
+	// the store could not be reached (bounded by allowance when there is a
+	// budget); pending is how many of them the store has not been told of.
+	mu      sync.Mutex
+	seen    map[string]Cooldown
+	known   budget
+	spent   budget
+	pending budget
 }
 
-func newLimits(state StateStore, log *slog.Logger, credentialCooldown time.Duration, maxPerDay int) *limits {
+func newLimits(state StateStore, log *slog.Logger, credentialCooldown time.Duration, maxPerDay, allowance int,
+	degraded func(string)) *limits {
 	return &limits{state: state, log: log, credentialCooldown: credentialCooldown, maxPerDay: maxPerDay,
-		seen: make(map[string]Cooldown)}
+		allowance: max(allowance, 0), degraded: degraded, seen: make(map[string]Cooldown)}
+}
+
+// reservation is one request counted against the budget, for refund: day
+// is empty when nothing was counted, local when this process counted it
+// itself because the store was away.
+type reservation struct {
+	day   string
+	local bool
 }
 
 // cooldownName is the StateStore name of the pause p for the query key.
@@ -61,6 +77,7 @@ func (l *limits) check(ctx context.Context, method, key string, now time.Time) *
 	found, err := l.state.Cooldowns(ctx, names, now)
 	if err != nil {
 		l.log.Debug("cooldowns unavailable; using this process's own", "error", err.Error())
+		l.degraded(FeatureCooldowns)
 		found = l.seenCooldowns(names, now)
 	}
 	for _, name := range names { // the widest pause first
@@ -69,7 +86,11 @@ func (l *limits) check(ctx context.Context, method, key string, now time.Time) *
 		}
 	}
 	if l.maxPerDay > 0 {
-		used, err := l.state.Used(ctx, beijingDay(now))
+		day := beijingDay(now)
+		used, err := l.state.Used(ctx, day)
+		if err == nil {
+			l.learn(day, used)
+		}
 		if err == nil && used >= l.maxPerDay {
 			return l.budgetRefusal(method, now)
 		}
@@ -92,22 +113,31 @@ func (l *limits) seenCooldowns(names []string, now time.Time) map[string]Cooldow
 // reserve counts one upstream request against the budget, or refuses it
 // when the day's budget is used up. It is taken before the request is sent
 // so that concurrent calls cannot overshoot the budget together. It
-// returns the day counted, for refund.
-func (l *limits) reserve(ctx context.Context, method string, now time.Time) (string, *qcc.Error) {
+// returns what was counted, for refund.
+//
+// When the store cannot be reached, a budget fails closed: the request is
+// refused, unless this process still has some of its daily allowance,
+// which it counts itself and adds to the store's count once it answers.
+func (l *limits) reserve(ctx context.Context, method string, now time.Time) (reservation, *qcc.Error) {
 	day := beijingDay(now)
+	l.reconcile(ctx)
 	l.mu.Lock()
 	floor := 0
 	if l.known.Day == day {
 		floor = l.known.Used
 	}
+	if l.pending.Day == day {
+		floor += l.pending.Used
+	}
 	l.mu.Unlock()
 	used, ok, err := l.state.Reserve(ctx, day, l.maxPerDay, floor)
 	if err != nil {
-		if l.maxPerDay <= 0 {
-			return "", nil // no budget to protect: counting is for Usage only
+		l.degraded(FeatureBudget)
+		if r, counted := l.reserveLocally(day); counted {
+			return r, nil
 		}
 		// Fail closed: a request that cannot be counted could overspend.
-		return "", budgetUnknown(method, err, now)
+		return reservation{}, budgetUnknown(method, err, now)
 	}
 	l.mu.Lock()
 	if l.known.Day != day || used > l.known.Used || !ok {
@@ -115,42 +145,139 @@ func (l *limits) reserve(ctx context.Context, method string, now time.Time) (str
 	}
 	l.mu.Unlock()
 	if !ok {
-		return "", l.budgetRefusal(method, now)
+		return reservation{}, l.budgetRefusal(method, now)
 	}
 	if l.maxPerDay > 0 && used == l.maxPerDay {
 		l.log.Warn("the daily budget of QCC calls is used up; until 00:00 Beijing time only cached answers are served",
 			"budget", l.maxPerDay, "resets_at", qcc.NextBeijingMidnight(now))
 	}
-	return day, nil
+	return reservation{day: day}, nil
+}
+
+// reserveLocally counts a request in this process while the store is
+// away: always without a budget (the count is for Usage, and the store
+// learns of it later), within the allowance and the budget as last known
+// with one.
+func (l *limits) reserveLocally(day string) (reservation, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.spent.Day != day {
+		l.spent = budget{Day: day}
+	}
+	if l.pending.Day != day {
+		if l.pending.Used > 0 {
+			// Yesterday's outage count can no longer matter to a budget.
+			l.log.Debug("dropping the locally counted requests of a past day", "day", l.pending.Day, "count", l.pending.Used)
+		}
+		l.pending = budget{Day: day}
+	}
+	if l.maxPerDay > 0 {
+		known := 0
+		if l.known.Day == day {
+			known = l.known.Used
+		}
+		if l.spent.Used >= l.allowance || known+l.pending.Used >= l.maxPerDay {
+			return reservation{}, false
+		}
+	}
+	l.spent.Used++
+	l.pending.Used++
+	return reservation{day: day, local: true}, true
+}
+
+// reconcile adds the requests counted locally during an outage to the
+// store's count, one uncapped reservation each, so that the day's budget
+// accounts for every request sent. It stops at the first failure (the
+// store is still away) and is cheap when there is nothing to add.
+func (l *limits) reconcile(ctx context.Context) {
+	for {
+		l.mu.Lock()
+		p := l.pending
+		floor := 0
+		if l.known.Day == p.Day {
+			floor = l.known.Used
+		}
+		l.mu.Unlock()
+		if p.Used == 0 {
+			return
+		}
+		used, _, err := l.state.Reserve(ctx, p.Day, 0, floor)
+		if err != nil {
+			return
+		}
+		l.mu.Lock()
+		if l.pending.Day == p.Day && l.pending.Used > 0 {
+			l.pending.Used--
+		}
+		if l.known.Day != p.Day || used > l.known.Used {
+			l.known = budget{Day: p.Day, Used: used}
+		}
+		done := l.pending.Used == 0
+		l.mu.Unlock()
+		if done {
+			l.log.Info("requests counted locally while the shared state was away are added to the shared budget",
+				"day", p.Day, "count", p.Used)
+			return
+		}
+	}
 }
 
 // refund takes back a reservation for a request that was not sent.
-func (l *limits) refund(ctx context.Context, day string) {
-	if day == "" {
+func (l *limits) refund(ctx context.Context, r reservation) {
+	if r.day == "" {
+		return
+	}
+	if r.local {
+		l.mu.Lock()
+		if l.pending.Day == r.day && l.pending.Used > 0 {
+			l.pending.Used--
+		}
+		if l.spent.Day == r.day && l.spent.Used > 0 {
+			l.spent.Used--
+		}
+		l.mu.Unlock()
 		return
 	}
 	l.mu.Lock()
-	if l.known.Day == day && l.known.Used > 0 {
+	if l.known.Day == r.day && l.known.Used > 0 {
 		l.known.Used--
 	}
 	l.mu.Unlock()
-	if err := l.state.Refund(ctx, day); err != nil {
+	if err := l.state.Refund(ctx, r.day); err != nil {
 		l.log.Debug("budget refund failed", "error", err.Error())
+	}
+}
+
+// learn raises the count this process knows for day to used, the store's:
+// every read of the store's count keeps the floor that re-seeds a store
+// which lost its data as high as this process has seen.
+func (l *limits) learn(day string, used int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.known.Day != day || used > l.known.Used {
+		l.known = budget{Day: day, Used: used}
 	}
 }
 
 // used returns the requests counted today.
 func (l *limits) used(ctx context.Context, now time.Time) int {
 	day := beijingDay(now)
-	if n, err := l.state.Used(ctx, day); err == nil {
-		return n
+	n, err := l.state.Used(ctx, day)
+	if err == nil {
+		l.learn(day, n)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.known.Day == day {
-		return l.known.Used
+	if err != nil {
+		n = 0
+		if l.known.Day == day {
+			n = l.known.Used
+		}
 	}
-	return 0
+	if l.pending.Day == day {
+		n += l.pending.Used // not in the store's count yet
+	}
+	return n
 }
 
 // observe starts the pause that an upstream error calls for, if any, and

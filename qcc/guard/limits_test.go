@@ -503,7 +503,7 @@ func TestEveryCodePausesAsTheTableSays(t *testing.T) {
 func TestSharedStateHoldsTheBudgetAcrossGuards(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Config{})
-	state := newLocalState(nil, e.clock.Now())
+	state, _ := newLocalState(nil, e.clock.Now(), nil)
 	a, b := newEnv(t, Config{MaxCallsPerDay: 2, State: state}), newEnv(t, Config{MaxCallsPerDay: 2, State: state})
 	a.mustSearch(company)
 	b.mustSearch(company2)
@@ -513,7 +513,7 @@ func TestSharedStateHoldsTheBudgetAcrossGuards(t *testing.T) {
 		t.Errorf("b sees %d calls today, want 2", u.BudgetUsedToday)
 	}
 
-	state = newLocalState(nil, e.clock.Now())
+	state, _ = newLocalState(nil, e.clock.Now(), nil)
 	a, b = newEnv(t, Config{State: state}), newEnv(t, Config{State: state})
 	if _, err := a.search("sandbox-status-109"); asError(t, err).Code != 109 {
 		t.Fatalf("want QCC's 109, got %v", err)

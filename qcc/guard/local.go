@@ -3,21 +3,30 @@ package guard
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
 )
 
 // localState is the default StateStore: the cooldowns and the budget count
-// in memory, each change mirrored at once into the cache file when there is
-// one, so that a restart (or a kill) forgets nothing that was paid for.
+// in memory, each change written at once to the state file beside the
+// cache file and mirrored into the cache file itself, when there is one,
+// so that a restart (or a kill) forgets nothing that was paid for, and
+// damage to either file alone loses nothing either.
 type localState struct {
-	file *store // nil without a cache file
+	file  *store     // nil without a cache file
+	state *stateFile // nil without a cache file
+	log   *slog.Logger
 
 	mu        sync.Mutex
 	cooldowns map[string]Cooldown
 	budget    budget
-	clients   clientBudgets
+	// spentDay is a Beijing day whose count was lost: its budget is
+	// treated as used up, so that a lost count never spends it twice.
+	spentDay string
+	clients  clientBudgets
 }
 
 // clientBudgets counts the requests of each caller on one Beijing day.
@@ -40,29 +49,88 @@ const (
 	stateCooldownPrefix = "cooldown/"
 )
 
-// newLocalState returns the state, restored from file (which may be nil),
-// skipping cooldowns that ended before now.
-func newLocalState(file *store, now time.Time) *localState {
-	l := &localState{file: file, cooldowns: make(map[string]Cooldown)}
+// newLocalState returns the state, restored from the state file beside
+// file and from file's copy (either may be missing; file may be nil),
+// skipping cooldowns that ended before now. Only a state file that is
+// not ours (or a link) is an error; a state that cannot be recovered at
+// all makes today's budget count as spent, with a warning.
+func newLocalState(file *store, now time.Time, log *slog.Logger) (*localState, error) {
+	l := &localState{file: file, log: log, cooldowns: make(map[string]Cooldown)}
 	if file == nil {
-		return l
+		return l, nil
 	}
+	l.state = &stateFile{path: stateFilePath(file.path)}
+	doc, found, err := loadStateFile(l.state.path, now)
+	damaged := errors.Is(err, errStateDamaged)
+	if err != nil && !damaged {
+		return nil, err
+	}
+	if found {
+		l.budget, l.clients = doc.Budget, doc.Clients
+		for name, c := range doc.Cooldowns {
+			l.merge(name, c, now)
+		}
+	}
+	// The cache file's copy: the only one of a file written before the
+	// state file existed, and a second one should the state file be lost.
 	file.eachState(func(name string, data []byte) {
 		if name == stateBudget {
-			_ = json.Unmarshal(data, &l.budget)
+			var b budget
+			if json.Unmarshal(data, &b) == nil && (b.Day > l.budget.Day || b.Day == l.budget.Day && b.Used > l.budget.Used) {
+				l.budget = b
+			}
 			return
 		}
 		if name == stateClients {
-			_ = json.Unmarshal(data, &l.clients)
+			var c clientBudgets
+			if json.Unmarshal(data, &c) == nil && (c.Day > l.clients.Day || l.clients.Used == nil) {
+				l.clients = c
+			}
 			return
 		}
 		var c Cooldown
-		if !strings.HasPrefix(name, stateCooldownPrefix) || json.Unmarshal(data, &c) != nil || !now.Before(c.Until) {
-			return
+		if strings.HasPrefix(name, stateCooldownPrefix) && json.Unmarshal(data, &c) == nil {
+			l.merge(strings.TrimPrefix(name, stateCooldownPrefix), c, now)
 		}
-		l.cooldowns[strings.TrimPrefix(name, stateCooldownPrefix)] = c
 	})
-	return l
+	switch {
+	case found:
+	case file.rebuilt || damaged:
+		// Lost in one file and not in the other only when neither is
+		// whole: the count of today is unknown.
+		if !file.rebuilt && file.existed {
+			log.Warn("the state file was damaged; recovered the budget and cooldowns from the cache file",
+				"file", l.state.path, "reason", errString(err))
+			break
+		}
+		l.spentDay = beijingDay(now)
+		log.Warn("the budget count and cooldowns could not be recovered (cache file damaged, no whole state file): "+
+			"today's budget is treated as used up, and calls to QCC resume at 00:00 Beijing time",
+			"file", l.state.path, "day", l.spentDay, "reason", errString(err))
+	}
+	l.mu.Lock()
+	l.saveLocked() // a state file for a cache file that had none
+	l.mu.Unlock()
+	return l, nil
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "no state file"
+	}
+	return err.Error()
+}
+
+// merge keeps cooldown c under name unless it has ended or one ending
+// later is kept.
+func (l *localState) merge(name string, c Cooldown, now time.Time) {
+	if !now.Before(c.Until) {
+		return
+	}
+	if old, ok := l.cooldowns[name]; ok && !c.Until.After(old.Until) {
+		return
+	}
+	l.cooldowns[name] = c
 }
 
 // Cooldowns implements StateStore.
@@ -97,6 +165,7 @@ func (l *localState) ExtendCooldown(_ context.Context, name string, c Cooldown) 
 	l.cooldowns[name] = c
 	if l.file != nil {
 		l.file.putState(stateCooldownPrefix+name, c)
+		l.writeStateLocked()
 	}
 	return nil
 }
@@ -112,7 +181,7 @@ func (l *localState) Reserve(_ context.Context, day string, limit, floor int) (i
 		l.budget = budget{Day: day}
 	}
 	l.budget.Used = max(l.budget.Used, floor)
-	if limit > 0 && l.budget.Used >= limit {
+	if limit > 0 && (l.budget.Used >= limit || l.spentDay == day) {
 		return l.budget.Used, false, nil
 	}
 	l.budget.Used++
@@ -161,6 +230,20 @@ func (l *localState) Used(_ context.Context, day string) (int, error) {
 func (l *localState) saveLocked() {
 	if l.file != nil {
 		l.file.putState(stateBudget, l.budget)
+		l.writeStateLocked()
+	}
+}
+
+// writeStateLocked replaces the state file with the state in memory.
+// A failure is logged: the cache file's copy and memory still hold it.
+func (l *localState) writeStateLocked() {
+	doc := &stateDoc{Budget: l.budget, Clients: l.clients, Cooldowns: make(map[string]Cooldown, len(l.cooldowns))}
+	for name, c := range l.cooldowns {
+		doc.Cooldowns[name] = c
+	}
+	if err := l.state.write(doc); err != nil {
+		l.log.Warn("state file not saved; the cache file's copy and memory still hold the state",
+			"file", l.state.path, "error", err.Error())
 	}
 }
 
@@ -182,5 +265,6 @@ func (l *localState) reserveClientLocked(key string, limit int) (int, bool, erro
 func (l *localState) saveClientsLocked() {
 	if l.file != nil {
 		l.file.putState(stateClients, l.clients)
+		l.writeStateLocked()
 	}
 }

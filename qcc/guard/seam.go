@@ -27,7 +27,8 @@ type Upstream interface {
 // fails is its own decision, per feature: answers are looked up and kept in
 // memory only; coalescing stays within the process; cooldowns fall back on
 // those this process saw; the budget fails closed (a call that cannot be
-// counted is not sent).
+// counted is not sent), unless Config.BudgetLocalAllowance lets this
+// process count a few itself, added to the store's count once it answers.
 
 // Cooldown is a refusal QCC made that the guard repeats locally until it
 // can have lifted.

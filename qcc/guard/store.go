@@ -3,9 +3,11 @@ package guard
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -35,7 +37,11 @@ var (
 	formatKey   = []byte("format")
 )
 
-const storeFormat = "qcc-mcp guard 1"
+const storeFormat = formatMarker + "1"
+
+// formatMarker starts every format value this program has written: a
+// damaged file that still holds it somewhere is recognisably ours.
+const formatMarker = "qcc-mcp guard "
 
 // purgeInterval is how often expired entries are swept from the file;
 // between sweeps, reads skip them.
@@ -48,6 +54,7 @@ const purgeInterval = time.Hour
 // and the guard carries on with its memory cache, instead of crashing.
 type store struct {
 	db       *bolt.DB
+	file     *os.File // bbolt's, closed directly when bbolt cannot close
 	path     string
 	log      *slog.Logger
 	maxBytes int64
@@ -59,6 +66,12 @@ type store struct {
 	lastPurge time.Time
 	broken    bool
 	closed    bool
+	// closeWait bounds how long close waits for bbolt.
+	closeWait time.Duration
+	// existed is set when the file was there before openStore, rebuilt
+	// when it was damaged and replaced by an empty one: the state kept
+	// in it was then lost.
+	existed, rebuilt bool
 }
 
 // corruptError marks a file that must be moved aside and rebuilt.
@@ -67,12 +80,14 @@ type corruptError struct{ err error }
 func (e *corruptError) Error() string { return e.err.Error() }
 func (e *corruptError) Unwrap() error { return e.err }
 
-// openStore opens or creates the cache file at path. A file that is not a
-// sound cache file of this program (garbage, cut short, of another format)
-// is renamed to path.corrupt-TIME with a warning and replaced by an empty
-// one: losing a cache costs money, refusing to start costs more. A file
-// locked by another process is an error after timeout, as are files that
-// cannot be opened at all (permissions, a missing volume).
+// openStore opens or creates the cache file at path. A file that is
+// recognisably this program's cache file but damaged (cut short, pages
+// garbled, of an older format) is renamed to path.corrupt-TIME with a
+// warning and replaced by an empty one: losing a cache costs money,
+// refusing to start costs more. Anything else is refused and left as it
+// is: a file that is not ours (a copy of a system file, another program's
+// database), a symbolic link (never written through), a file locked by
+// another process (after timeout), a file that cannot be opened at all.
 func openStore(path string, timeout time.Duration, maxBytes int64, clock func() time.Time, log *slog.Logger) (*store, error) {
 	now := clock()
 	if dir := filepath.Dir(path); dir != "" {
@@ -80,9 +95,21 @@ func openStore(path string, timeout time.Duration, maxBytes int64, clock func() 
 			return nil, fmt.Errorf("cache file %s: %w", path, err)
 		}
 	}
+	existed, err := checkPlainFile(path, "cache file")
+	if err != nil {
+		return nil, err
+	}
+	if existed {
+		if err := checkOurs(path, timeout); err != nil {
+			return nil, err
+		}
+	}
 	s, err := tryOpenStore(path, timeout, maxBytes, clock, log)
 	var corrupt *corruptError
 	if !errors.As(err, &corrupt) {
+		if s != nil {
+			s.existed = existed
+		}
 		return s, err
 	}
 	aside, renameErr := moveAside(path, now)
@@ -95,18 +122,146 @@ func openStore(path string, timeout time.Duration, maxBytes int64, clock func() 
 	if err != nil {
 		return nil, fmt.Errorf("cache file %s: could not create a new one after moving the damaged one aside: %w", path, err)
 	}
+	s.existed, s.rebuilt = true, true
 	return s, nil
+}
+
+// checkPlainFile refuses a path that is a symbolic link or a special file,
+// and reports whether a file is there. Opening with noFollow then closes
+// the gap between this check and the open.
+func checkPlainFile(path, what string) (existed bool, err error) {
+	info, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("%s %s cannot be opened: %w", what, path, err)
+	case info.Mode()&os.ModeSymlink != 0:
+		return false, fmt.Errorf("%s %s is a symbolic link; qcc-mcp does not write through links: give the path of a file of its own", what, path)
+	case info.IsDir():
+		return false, fmt.Errorf("%s %s cannot be opened: it is a directory", what, path)
+	case !info.Mode().IsRegular():
+		return false, fmt.Errorf("%s %s is not a regular file (%s); give the path of a file of its own", what, path, info.Mode().Type())
+	}
+	return true, nil
+}
+
+// notOursError is a cache file that holds something other than a cache
+// of this program, which must be left exactly as it is.
+func notOursError(path, what string) error {
+	return fmt.Errorf("cache file %s is not a qcc-mcp cache file (%s); it was left untouched: "+
+		"give --cache-file a path of its own, or move that file away if it is really a damaged cache file", path, what)
+}
+
+// checkOurs refuses an existing file that is not recognisably this
+// program's cache file, before anything is written to it: an empty file,
+// a file with the format marker anywhere (pages may be garbled, the marker
+// survives), or a bbolt file (a cache cut short keeps its first page)
+// that does not turn out to be another program's database.
+func checkOurs(path string, timeout time.Duration) error {
+	marker, magic, size, err := inspect(path)
+	switch {
+	case err != nil:
+		return fmt.Errorf("cache file %s cannot be opened: %w", path, err)
+	case size == 0 || marker:
+		return nil
+	case !magic:
+		return notOursError(path, "neither a bbolt database nor one of its pieces")
+	}
+	// A bbolt file without our marker: another program's database, or ours
+	// cut before the page that holds the marker. Look without writing.
+	var buckets []string
+	err = guarded(func() error {
+		db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: timeout,
+			OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+				return os.OpenFile(name, flag|noFollow, perm)
+			}})
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return db.View(func(tx *bolt.Tx) error {
+			return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+				buckets = append(buckets, string(name))
+				return nil
+			})
+		})
+	})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return fmt.Errorf("cache file %s is in use by another qcc-mcp process (its lock was not released within %s); give each process its own cache file", path, timeout)
+	}
+	if err == nil && len(buckets) > 0 {
+		return notOursError(path, fmt.Sprintf("a bbolt database of another program, with buckets %q", buckets))
+	}
+	return nil // damaged (moved aside later) or a bbolt file with nothing in it
+}
+
+// inspect reads the whole file once: whether it holds the format marker,
+// whether one of its first two pages starts like a bbolt meta page, and its
+// size.
+func inspect(path string) (marker, magic bool, size int64, err error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|noFollow, 0)
+	if err != nil {
+		return false, false, 0, err
+	}
+	defer f.Close()
+	want := []byte(formatMarker)
+	buf := make([]byte, 64<<10)
+	var carry []byte
+	first := true
+	for {
+		n, rerr := f.Read(buf)
+		chunk := append(carry, buf[:n]...)
+		if first && n > 0 {
+			magic = hasBoltMagic(chunk)
+			first = false
+		}
+		size += int64(n)
+		if bytes.Contains(chunk, want) {
+			return true, magic, size, nil
+		}
+		if len(chunk) >= len(want) {
+			carry = append(carry[:0:0], chunk[len(chunk)-len(want)+1:]...)
+		} else {
+			carry = chunk
+		}
+		if rerr == io.EOF {
+			return false, magic, size, nil
+		}
+		if rerr != nil {
+			return false, false, size, rerr
+		}
+	}
+}
+
+// boltMagic is the number at the start of a bbolt meta page, after the
+// 16-byte page header; the second meta page follows the first after one
+// page (4 KiB on the systems this runs on; the first page says otherwise).
+const boltMagic = 0xED0CDAED
+
+func hasBoltMagic(head []byte) bool {
+	at := func(off int) bool {
+		if len(head) < off+4 {
+			return false
+		}
+		b := head[off : off+4]
+		return binary.LittleEndian.Uint32(b) == boltMagic || binary.BigEndian.Uint32(b) == boltMagic
+	}
+	return at(16) || at(4096+16)
 }
 
 func tryOpenStore(path string, timeout time.Duration, maxBytes int64, clock func() time.Time, log *slog.Logger) (*store, error) {
 	// Errors from opening the file itself are the operator's to fix;
 	// bbolt does not tell them from its own, so catch them on the way.
+	// The file is kept too: closing it releases the lock even when bbolt
+	// cannot close (see close).
 	var openErr error
+	var file *os.File
 	opts := &bolt.Options{
 		Timeout: timeout,
 		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
-			f, err := os.OpenFile(name, flag, perm)
-			openErr = err
+			f, err := os.OpenFile(name, flag|noFollow, perm)
+			openErr, file = err, f
 			return f, err
 		},
 	}
@@ -122,11 +277,15 @@ func tryOpenStore(path string, timeout time.Duration, maxBytes int64, clock func
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, fmt.Errorf("cache file %s is in use by another qcc-mcp process (its lock was not released within %s); give each process its own cache file", path, timeout)
 	case isDamaged(err):
+		if file != nil && errors.Is(err, errPanicked) {
+			_ = unlock(file) // bbolt may not have, after a panic
+			_ = file.Close()
+		}
 		return nil, &corruptError{err}
 	default:
 		return nil, fmt.Errorf("cache file %s: %w", path, err)
 	}
-	s := &store{db: db, path: path, log: log, maxBytes: maxBytes, clock: clock}
+	s := &store{db: db, file: file, path: path, log: log, maxBytes: maxBytes, clock: clock, closeWait: timeout}
 	err = guarded(func() error {
 		if err := s.prepare(); err != nil {
 			return err
@@ -136,12 +295,28 @@ func tryOpenStore(path string, timeout time.Duration, maxBytes int64, clock func
 		_, err := s.sweep(clock())
 		return err
 	})
-	if err != nil {
-		_ = guarded(db.Close)
-		return nil, &corruptError{err}
+	if err == nil {
+		return s, nil
 	}
-	return s, nil
+	// Not yet in use: close it without the warning of a run-time failure.
+	s.closed = true
+	if errors.Is(err, errPanicked) {
+		_ = unlock(file)
+		_ = file.Close()
+	} else {
+		_ = guarded(db.Close)
+	}
+	var foreign *foreignError
+	if errors.As(err, &foreign) {
+		return nil, notOursError(path, foreign.what)
+	}
+	return nil, &corruptError{err}
 }
+
+// foreignError is a sound bbolt database that belongs to another program.
+type foreignError struct{ what string }
+
+func (e *foreignError) Error() string { return e.what }
 
 // isDamaged reports whether bbolt's error on open means the file's content
 // is unusable, as opposed to the file being unreachable.
@@ -175,7 +350,7 @@ func (s *store) prepare() error {
 				return nil
 			})
 			if len(other) > 0 {
-				return fmt.Errorf("the file is a bbolt database of another program (buckets %q)", other)
+				return &foreignError{fmt.Sprintf("a bbolt database of another program, with buckets %q", other)}
 			}
 			meta, err := tx.CreateBucket(bucketMeta)
 			if err != nil {
@@ -409,6 +584,12 @@ func (s *store) eachState(fn func(name string, data []byte)) {
 
 // close closes the file; bbolt has committed every write already, so
 // there is nothing to flush. A second call does nothing.
+//
+// A store that failed at run time is not handed to bbolt's Close: after a
+// fault inside a transaction bbolt may still hold its own locks and would
+// wait for them forever. Its file is closed directly instead, which
+// releases the file lock (the memory map is left to the process's exit).
+// A sound store gets closeWait for bbolt's Close, then the same treatment.
 func (s *store) close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -416,6 +597,37 @@ func (s *store) close() error {
 		return nil
 	}
 	s.closed = true
+	broken := s.broken
 	s.mu.Unlock()
-	return guarded(s.db.Close)
+	if broken {
+		return s.abandon("it failed earlier")
+	}
+	done := make(chan error, 1)
+	go func() { done <- guarded(s.db.Close) }()
+	wait := s.closeWait
+	if wait <= 0 {
+		wait = DefaultCacheFileTimeout
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-timer.C:
+		return s.abandon(fmt.Sprintf("bbolt did not close it within %s", wait))
+	}
+}
+
+// abandon unlocks and closes the file under bbolt.
+func (s *store) abandon(why string) error {
+	s.log.Warn("cache file closed without bbolt; its lock is released and the next start checks it",
+		"file", s.path, "reason", why)
+	if s.file == nil {
+		return nil
+	}
+	_ = unlock(s.file)
+	if err := s.file.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+		return fmt.Errorf("cache file %s: %w", s.path, err)
+	}
+	return nil
 }

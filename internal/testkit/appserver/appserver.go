@@ -50,7 +50,9 @@ func Start(t testing.TB, args []string, getenv func(string) string, log *slog.Lo
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := httpfront.New(a.MCP, cfg.Front(m.Handler(), log))
+	o := cfg.Front(m.Handler(), log)
+	o.SessionStore = a.Sessions
+	f := httpfront.New(a.MCP, o)
 	m.WatchSSEStreams(f.OpenSSEStreams)
 	ctx, stop := context.WithCancel(context.Background())
 	f.StartAuth(ctx)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qcc-mcp/qcc-mcp/internal/testkit/redistest"
+	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 )
 
 // every calls each store method once and returns each one's error and
@@ -34,7 +35,7 @@ func every(ctx context.Context, s *Store) map[string]struct {
 	run("PutAnswer", func() error { return s.PutAnswer(ctx, "q", []byte("r"), now.Add(time.Hour)) })
 	run("Cooldowns", func() error { _, err := s.Cooldowns(ctx, []string{"quota"}, now); return err })
 	run("ExtendCooldown", func() error {
-		return s.ExtendCooldown(ctx, "quota", Cooldown{Code: 116, Since: now, Until: now.Add(time.Hour)})
+		return s.ExtendCooldown(ctx, "quota", guard.Cooldown{Code: 116, Since: now, Until: now.Add(time.Hour)})
 	})
 	run("Reserve", func() error { _, _, err := s.Reserve(ctx, "d", 5, 0); return err })
 	run("Refund", func() error { return s.Refund(ctx, "d") })

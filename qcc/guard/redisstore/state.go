@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 )
 
 // Cooldowns live in one hash (name → JSON Cooldown) with a sorted set
@@ -67,8 +69,8 @@ return 0
 const pruneMargin = time.Hour
 
 // Cooldowns returns, of names, those recorded with Until after now.
-func (s *Store) Cooldowns(ctx context.Context, names []string, now time.Time) (map[string]Cooldown, error) {
-	out := make(map[string]Cooldown)
+func (s *Store) Cooldowns(ctx context.Context, names []string, now time.Time) (map[string]guard.Cooldown, error) {
+	out := make(map[string]guard.Cooldown)
 	if len(names) == 0 {
 		return out, nil
 	}
@@ -86,7 +88,7 @@ func (s *Store) Cooldowns(ctx context.Context, names []string, now time.Time) (m
 		if !ok {
 			continue // not recorded
 		}
-		var c Cooldown
+		var c guard.Cooldown
 		if err := json.Unmarshal([]byte(raw), &c); err != nil {
 			// Same format version, so this is damage, not an old replica:
 			// say so rather than hide a refusal the guard should repeat.
@@ -102,7 +104,7 @@ func (s *Store) Cooldowns(ctx context.Context, names []string, now time.Time) (m
 // ExtendCooldown records c under name unless the one recorded there already
 // ends as late or later: a cooldown is never shortened, whichever replica
 // writes last. The comparison is atomic in Redis (a script).
-func (s *Store) ExtendCooldown(ctx context.Context, name string, c Cooldown) error {
+func (s *Store) ExtendCooldown(ctx context.Context, name string, c guard.Cooldown) error {
 	record, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("redisstore: encoding a cooldown: %w", err)

@@ -14,6 +14,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 )
 
 // FormatVersion is the version of the stored forms, part of every key. A
@@ -289,3 +291,37 @@ func (goRedisLogger) Printf(ctx context.Context, format string, v ...any) {
 		l.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 	}
 }
+
+// The store must keep fitting the guard's backend seam.
+var (
+	_ guard.AnswerStore = (*Store)(nil)
+	_ guard.StateStore  = (*Store)(nil)
+	_ guard.Flights     = (*Store)(nil)
+	_ guard.Limiter     = (*RateLimiter)(nil)
+)
+
+// CheckURL reports whether raw is a Redis URL Open accepts, without
+// connecting; its error never quotes the password.
+func CheckURL(raw string) error {
+	_, err := parseURL(raw)
+	return err
+}
+
+// RedactURL returns raw with its password, if any, replaced by "xxxxx",
+// for showing; a URL that does not parse is replaced whole.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// Client returns the store's connection pool, tuned as Open tunes it
+// (operation deadlines honoured, no retries), for other state of the same
+// replica set, such as the MCP sessions. Closing the Store closes it.
+func (s *Store) Client() *redis.Client { return s.rdb }
+
+// KeyPrefix is the prefix of this store's keys, "qcc-mcp:<format>:<app>:",
+// for other state kept beside it under the same QCC app key.
+func (s *Store) KeyPrefix() string { return s.plain }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/qcc-mcp/qcc-mcp/internal/testkit/redistest"
+	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 )
 
 var bj = time.FixedZone("CST", 8*3600)
@@ -82,7 +83,7 @@ func TestKeyLayout(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
 	_ = s.PutAnswer(ctx, "q", []byte("r"), now.Add(time.Hour))
-	_ = s.ExtendCooldown(ctx, "quota", Cooldown{Code: 116, Since: now, Until: now.Add(time.Hour)})
+	_ = s.ExtendCooldown(ctx, "quota", guard.Cooldown{Code: 116, Since: now, Until: now.Add(time.Hour)})
 	_, _, _ = s.Reserve(ctx, "2026-11-27", 10, 0)
 	_ = s.NewLimiter(LimiterOptions{Rate: 5, Burst: 5}).Wait(ctx)
 
@@ -130,8 +131,8 @@ func TestCooldownNeverShortened(t *testing.T) {
 	rs := replicas(t, srv, 3)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, bj)
-	at := func(h int) Cooldown {
-		return Cooldown{Code: 110, Message: fmt.Sprintf("%dh", h), Since: now, Until: now.Add(time.Duration(h) * time.Hour)}
+	at := func(h int) guard.Cooldown {
+		return guard.Cooldown{Code: 110, Message: fmt.Sprintf("%dh", h), Since: now, Until: now.Add(time.Duration(h) * time.Hour)}
 	}
 	if err := rs[0].ExtendCooldown(ctx, "query/x", at(2)); err != nil {
 		t.Fatal(err)
@@ -168,7 +169,7 @@ func TestCooldownNeverShortened(t *testing.T) {
 		t.Fatalf("no names: %v %v", got, err)
 	}
 	// A later write drops cooldowns ended long ago (state has no TTL).
-	later := Cooldown{Code: 116, Since: now.Add(30 * time.Hour), Until: now.Add(31 * time.Hour)}
+	later := guard.Cooldown{Code: 116, Since: now.Add(30 * time.Hour), Until: now.Add(31 * time.Hour)}
 	_ = rs[0].ExtendCooldown(ctx, "quota", later)
 	if n := rawClient(t, srv).HLen(ctx, rs[0].cooldownsKey()).Val(); n != 1 {
 		t.Fatalf("%d cooldowns kept, want only the live one", n)
