@@ -59,6 +59,13 @@ type compareConfig struct {
 
 var cmp compareConfig
 
+// The keys of the loopback sandbox: shaped like QCC's (the server checks
+// a secret key's length), and fake.
+const (
+	benchAppKey    = "benchappkey0000000000000000000001"
+	benchSecretKey = "BENCHSECRETKEY00000000000000001"
+)
+
 // compareFlags declares the side-by-side mode's flags on fs.
 func compareFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&cmp.on, "compare", false, "instead of load and soak: qcc-mcp side by side with a bare mcp-go server (bench/bare), both on the sandbox over loopback HTTP")
@@ -152,7 +159,7 @@ func runCompare(cfg *config) int {
 		return 1
 	}
 	cl := &countingListener{Listener: ln}
-	up := &http.Server{Handler: sandbox.New(sandbox.Config{}), ReadHeaderTimeout: 10 * time.Second}
+	up := &http.Server{Handler: sandbox.New(sandbox.Config{AppKey: benchAppKey, SecretKey: benchSecretKey}), ReadHeaderTimeout: 10 * time.Second}
 	go up.Serve(cl)
 	defer up.Close()
 	base := "http://" + ln.Addr().String() + "/api"
@@ -250,7 +257,7 @@ func compareOnce(ctx context.Context, name, bin, mode, base string, cl *counting
 		args = append(args, "--transport", "http", "--addr", addr)
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(serverEnv(token), "QCC_APP_KEY="+sandbox.DemoAppKey, "QCC_SECRET_KEY="+sandbox.DemoSecretKey)
+	cmd.Env = append(serverEnv(token), "QCC_APP_KEY="+benchAppKey, "QCC_SECRET_KEY="+benchSecretKey)
 	cmd.Stderr = io.Discard
 	var stdin io.WriteCloser
 	var stdout io.ReadCloser
