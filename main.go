@@ -102,7 +102,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	defer stop()
 	if cfg.Transport == "stdio" {
 		log.Info("serving MCP over stdio", "demo", cfg.Demo, "version", versionString())
-		err = stdio.Serve(ctx, a.MCP, stdin, stdout, log, cfg.ShutdownTimeout)
+		err = stdio.Serve(ctx, a.MCP, stdin, stdout, log, cfg.ShutdownTimeout, int(cfg.MaxBodyBytes))
 	} else {
 		o := cfg.Front(m.Handler(), log)
 		o.SessionStore = a.Sessions

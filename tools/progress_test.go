@@ -141,7 +141,7 @@ func TestProgressOverStdio(t *testing.T) {
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- stdio.Serve(context.Background(), s, inR, outW, slog.New(slog.DiscardHandler), 5*time.Second)
+		done <- stdio.Serve(context.Background(), s, inR, outW, slog.New(slog.DiscardHandler), 5*time.Second, 1<<20)
 		outW.Close()
 	}()
 	t.Cleanup(func() { inW.Close(); <-done })

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/qcc-mcp/qcc-mcp/internal/identity"
@@ -116,9 +117,10 @@ var credentialParams = []string{"access_token", "token", "auth", "authorization"
 // runs, so that the token travels no further.
 func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		for _, p := range credentialParams {
-			if q.Has(p) {
+		// Query keys are case-sensitive to a server but not to whoever
+		// pastes a token into one: ?Token= is refused like ?token=.
+		for key := range r.URL.Query() {
+			if slices.Contains(credentialParams, strings.ToLower(key)) {
 				plain(w, http.StatusBadRequest, "credentials are not accepted in URLs: send Authorization: Bearer <token>")
 				return
 			}

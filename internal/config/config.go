@@ -53,6 +53,7 @@ type Config struct {
 	MaxBodyBytes       int64
 	BodyReadTimeout    time.Duration
 	MaxSSEStreams      int
+	MaxSessions        int
 	MaxConcurrentCalls int
 	MetricsAddr        string
 
@@ -184,7 +185,7 @@ func (c *Config) serverFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Transport, "transport", "stdio", "stdio, or http for streamable HTTP at /mcp and SSE at /sse (sse is accepted as the same)")
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address for --transport http")
 	fs.BoolVar(&c.ShowVersion, "version", false, "print the version and exit")
-	fs.DurationVar(&c.SessionIdleTTL, "session-idle-ttl", 30*time.Minute, "forget streamable HTTP sessions idle this long")
+	fs.DurationVar(&c.SessionIdleTTL, "session-idle-ttl", 30*time.Minute, "end legacy streamable HTTP sessions idle this long")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight calls may finish after SIGTERM")
 	fs.StringVar(&c.AuthTokenFile, "auth-token-file", "", "file holding the bearer token HTTP clients must send (or set MCP_AUTH_TOKEN), or several lines \"NAME TOKEN\", one per caller")
 	fs.StringVar(&c.OAuthIssuer, "oauth-issuer", "", "accept OAuth access tokens of this authorization server (its issuer URL, e.g. https://sso.example.com/realms/main); needs --resource-url")
@@ -203,9 +204,10 @@ func (c *Config) serverFlags(fs *flag.FlagSet) {
 		}
 		return nil
 	})
-	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest HTTP request body accepted")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest HTTP request body, or stdio message (one line), accepted")
 	fs.DurationVar(&c.BodyReadTimeout, "body-read-timeout", 30*time.Second, "time a client has to send its request body")
-	fs.IntVar(&c.MaxSSEStreams, "max-sse-streams", 100, "cap on open SSE streams")
+	fs.IntVar(&c.MaxSSEStreams, "max-sse-streams", 100, "cap on open long-lived streams (SSE, GET /mcp, subscriptions/listen)")
+	fs.IntVar(&c.MaxSessions, "max-sessions", 1000, "cap on open legacy streamable HTTP sessions (clients before protocol 2026-07-28); over it initialize gets 503")
 	fs.IntVar(&c.MaxConcurrentCalls, "max-concurrent-calls", 64, "cap on tool calls running at once; a call over it waits up to 0.5s, then gets a retryable busy error (0: no cap)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /metrics on this separate address without auth (default: /metrics on the main listener, behind auth)")
 }
@@ -376,6 +378,9 @@ func (c *Config) loadHTTP(getenv func(string) string) error {
 	if c.MaxCallsPerClient > 0 && (c.Transport == "stdio" || !authenticated) {
 		return c.bad("max-calls-per-client-per-day", "counts authenticated callers: it needs --transport http with --auth-token-file, MCP_AUTH_TOKEN or --oauth-issuer (for one caller, use --max-calls-per-day)")
 	}
+	if c.MaxBodyBytes <= 0 {
+		return c.bad("max-body-bytes", "want a positive number of bytes")
+	}
 	if c.Transport == "stdio" {
 		return nil
 	}
@@ -387,9 +392,9 @@ func (c *Config) loadHTTP(getenv func(string) string) error {
 		flag string
 		want string
 	}{
-		{c.MaxBodyBytes > 0, "max-body-bytes", "want a positive number of bytes"},
 		{c.BodyReadTimeout > 0, "body-read-timeout", "want a positive duration"},
 		{c.MaxSSEStreams > 0, "max-sse-streams", "want 1 or more"},
+		{c.MaxSessions > 0, "max-sessions", "want 1 or more"},
 		{c.MaxConcurrentCalls >= 0, "max-concurrent-calls", "want 0 or more (0: no cap)"},
 	} {
 		if !check.ok {
@@ -473,7 +478,7 @@ func (c *Config) Front(metricsPage http.Handler, log *slog.Logger) httpfront.Opt
 	}
 	return httpfront.Options{Addr: c.Addr, AuthToken: c.AuthToken, Auth: a, AllowedOrigins: c.AllowedOrigins,
 		MaxBodyBytes: c.MaxBodyBytes, BodyReadTimeout: c.BodyReadTimeout, MaxSSEStreams: c.MaxSSEStreams,
-		SessionIdleTTL: c.SessionIdleTTL, ShutdownTimeout: c.ShutdownTimeout,
+		SessionIdleTTL: c.SessionIdleTTL, MaxSessions: c.MaxSessions, ShutdownTimeout: c.ShutdownTimeout,
 		Metrics: metricsPage, MetricsAddr: c.MetricsAddr, Demo: c.Demo, Logger: log}
 }
 

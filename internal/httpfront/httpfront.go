@@ -1,10 +1,11 @@
 // Package httpfront is the server's HTTP face: streamable HTTP at /mcp and
-// the legacy SSE transport at /sse and /message, behind an origin check
-// (against DNS rebinding and cross-site use), authentication (static
-// bearer tokens and OAuth access tokens, through internal/auth), body size
-// and read-time limits and a cap on SSE streams; an access log naming the
-// caller; /healthz and /readyz; the OAuth protected-resource metadata;
-// /metrics; and a graceful shutdown. It knows nothing of QCC.
+// the legacy SSE transport at /sse and /message, behind Host and origin
+// checks (against DNS rebinding and cross-site use), authentication
+// (static bearer tokens and OAuth access tokens, through internal/auth),
+// body size and read-time limits, a cap on long-lived streams and on legacy
+// sessions, and a bound on the answers an SSE stream may owe; an access
+// log naming the caller; /healthz and /readyz; the OAuth protected-resource
+// metadata; /metrics; and a graceful shutdown. It knows nothing of QCC.
 package httpfront
 
 import (
@@ -18,10 +19,13 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/lmittmann/tint"
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/qcc-mcp/qcc-mcp/internal/auth"
@@ -38,18 +42,25 @@ type Options struct {
 	AllowedOrigins  []string            // browser origins allowed; empty: loopback origins only
 	MaxBodyBytes    int64               // largest request body
 	BodyReadTimeout time.Duration       // time a client has to send its body
-	MaxSSEStreams   int                 // cap on open SSE streams
-	SessionIdleTTL  time.Duration       // streamable HTTP sessions idle this long are forgotten
-	ShutdownTimeout time.Duration       // how long in-flight requests may finish on shutdown
-	Metrics         http.Handler        // the /metrics page; nil: none
-	MetricsAddr     string              // serve Metrics on this address without auth instead of on /metrics
-	Demo            bool                // reported in the start-up log line
-	Logger          *slog.Logger
-	// SessionStore, if set, keeps legacy streamable HTTP sessions there
-	// (shared by replicas on one Redis): only issued ids are accepted and
-	// a DELETE on any replica ends the session everywhere. Nil: mcp-go's
-	// own sessions.
+	MaxSSEStreams   int                 // cap on open long-lived streams: SSE, GET /mcp, subscriptions/listen
+	SessionIdleTTL  time.Duration       // legacy streamable HTTP sessions idle this long are ended
+	MaxSessions     int                 // cap on open legacy streamable HTTP sessions; 0: none
+	// SessionStore holds the legacy sessions of /mcp (only issued ids are
+	// accepted; a DELETE on any replica ends a session everywhere); nil:
+	// this process's memory. Replicas on one Redis share one.
 	SessionStore sessions.Store
+	// MaxSSEQueue bounds the answers one SSE stream may owe (posted calls
+	// not yet written to it); 0: DefaultMaxSSEQueue.
+	MaxSSEQueue int
+	// SSEWriteTimeout is how long one write to an SSE stream may stall
+	// before the client is taken to have stopped reading; 0:
+	// DefaultSSEWriteTimeout.
+	SSEWriteTimeout time.Duration
+	ShutdownTimeout time.Duration // how long in-flight requests may finish on shutdown
+	Metrics         http.Handler  // the /metrics page; nil: none
+	MetricsAddr     string        // serve Metrics on this address without auth instead of on /metrics
+	Demo            bool          // reported in the start-up log line
+	Logger          *slog.Logger
 }
 
 // Front is the HTTP face of the server: the MCP transports behind origin
@@ -59,12 +70,25 @@ type Front struct {
 	opts       Options
 	log        *slog.Logger
 	streamable *server.StreamableHTTPServer
-	sessions   *sessions.Manager // nil without Options.SessionStore
+	sessions   *sessions.Manager
 	sse        *server.SSEServer
 	auth       *auth.Authenticator
-	sseStreams atomic.Int64
+	streams    atomic.Int64 // open long-lived streams of every kind
 	stopping   atomic.Bool
+
+	// inFlight counts what the drain on shutdown waits for: POSTs being
+	// served and answers owed on SSE streams.
+	inFlight atomic.Int64
+
+	sseMu   sync.Mutex
+	sseByID map[string]*sseStream // open SSE streams by session id
 }
+
+// Defaults of the SSE stream bound.
+const (
+	DefaultMaxSSEQueue     = 256
+	DefaultSSEWriteTimeout = 15 * time.Second
+)
 
 // New returns the front of s.
 func New(s *server.MCPServer, o Options) *Front {
@@ -79,17 +103,22 @@ func New(s *server.MCPServer, o Options) *Front {
 		}
 		a = auth.New(auth.Options{Static: static, Logger: o.Logger})
 	}
-	f := &Front{opts: o, log: o.Logger, auth: a,
-		sse: server.NewSSEServer(s, server.WithSSEEndpoint("/sse"), server.WithMessageEndpoint("/message")),
+	if o.SessionStore == nil {
+		o.SessionStore = sessions.NewMemoryStore()
 	}
-	streamOpts := []server.StreamableHTTPOption{server.WithSessionIdleTTL(o.SessionIdleTTL)}
-	if o.SessionStore != nil {
-		// The resolver option, never WithSessionIdManager: see
-		// sessions.Manager.ResolveSessionIdManager.
-		f.sessions = sessions.NewManager(o.SessionStore, sessions.Config{IdleTTL: o.SessionIdleTTL, Logger: o.Logger})
-		streamOpts = append(streamOpts, server.WithSessionIdManagerResolver(f.sessions))
+	if o.MaxSSEQueue <= 0 {
+		o.MaxSSEQueue = DefaultMaxSSEQueue
 	}
-	f.streamable = server.NewStreamableHTTPServer(s, streamOpts...)
+	if o.SSEWriteTimeout <= 0 {
+		o.SSEWriteTimeout = DefaultSSEWriteTimeout
+	}
+	f := &Front{opts: o, log: o.Logger, auth: a, sseByID: map[string]*sseStream{}}
+	f.sessions = sessions.NewManager(o.SessionStore, sessions.Config{IdleTTL: o.SessionIdleTTL, MaxSessions: o.MaxSessions, Logger: o.Logger})
+	// The resolver, not WithSessionIdManager: see sessions.Manager.
+	f.streamable = server.NewStreamableHTTPServer(s, server.WithSessionIdManagerResolver(f.sessions),
+		server.WithSessionIdleTTL(o.SessionIdleTTL), server.WithStreamableHTTPLogger(o.Logger))
+	f.sse = server.NewSSEServer(s, server.WithSSEEndpoint("/sse"), server.WithMessageEndpoint("/message"),
+		server.WithSessionIDGenerator(f.newSSESession))
 	return f
 }
 
@@ -98,8 +127,9 @@ func New(s *server.MCPServer, o Options) *Front {
 // serves Handler itself calls it too.
 func (f *Front) StartAuth(ctx context.Context) { f.auth.Start(ctx) }
 
-// OpenSSEStreams returns how many SSE streams are open now, for metrics.
-func (f *Front) OpenSSEStreams() int64 { return f.sseStreams.Load() }
+// OpenSSEStreams returns how many long-lived streams are open now (legacy
+// SSE, GET /mcp and subscriptions/listen), for metrics.
+func (f *Front) OpenSSEStreams() int64 { return f.streams.Load() }
 
 // Handler mounts streamable HTTP at /mcp, the legacy SSE transport at /sse
 // and /message, /healthz and /readyz (open to all) and /metrics (behind
@@ -107,13 +137,9 @@ func (f *Front) OpenSSEStreams() int64 { return f.sseStreams.Load() }
 // Handler returns the front's handler, for Serve and for tests.
 func (f *Front) Handler() http.Handler {
 	protected := http.NewServeMux()
-	var mcpHandler http.Handler = f.streamable
-	if f.sessions != nil {
-		mcpHandler = f.sessions.LegacyGuard("/mcp", mcpHandler)
-	}
-	protected.Handle("/mcp", mcpHandler)
-	protected.Handle("/sse", f.limitSSEStreams(f.sse.SSEHandler()))
-	protected.Handle("/message", f.sse.MessageHandler())
+	protected.Handle("/mcp", f.limitStreams(f.dropModernCancellation(f.sessions.LegacyGuard("/mcp", f.streamable))))
+	protected.Handle("/sse", f.limitStreams(f.boundSSEStream(f.sse.SSEHandler())))
+	protected.Handle("/message", f.boundSSEQueue(f.sse.MessageHandler()))
 	if f.opts.Metrics != nil && f.opts.MetricsAddr == "" {
 		protected.Handle("GET /metrics", f.opts.Metrics)
 	}
@@ -137,8 +163,52 @@ func (f *Front) Handler() http.Handler {
 		// finds the authorization server.
 		mux.Handle("GET "+p, f.auth.MetadataHandler())
 	}
-	mux.Handle("/", f.checkOrigin(f.authenticate(f.readBody(protected))))
+	mux.Handle("/", f.checkHost(f.checkOrigin(f.authenticate(f.refuseWhileStopping(f.readBody(protected))))))
 	return f.accessLog(mux)
+}
+
+// checkHost refuses, on a loopback connection, a Host that is not
+// loopback: a page whose domain was rebound to 127.0.0.1 must not read
+// anything but the health endpoints. It is mcp-go's own rule for /mcp,
+// applied to every endpoint (/metrics, /sse, /message), whatever
+// --allowed-origins says: a browser sends the rebound name as Host.
+func (f *Front) checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+		if ok && local != nil && loopbackHostPort(local.String()) && !loopbackHostPort(r.Host) {
+			plain(w, http.StatusForbidden, "Host not allowed on a loopback listener (DNS rebinding protection): send Host: localhost or 127.0.0.1")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// loopbackHostPort reports whether a "host[:port]" names this machine.
+func loopbackHostPort(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = strings.Trim(hostport, "[]")
+	}
+	return loopback.Host(strings.ToLower(host))
+}
+
+// refuseWhileStopping answers 503 to new requests once shutdown began, so
+// that the calls in flight drain while /readyz still answers (503) and a
+// load balancer moves clients elsewhere; it counts the POSTs in flight.
+func (f *Front) refuseWhileStopping(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.stopping.Load() {
+			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Connection", "close")
+			plain(w, http.StatusServiceUnavailable, "shutting down: retry on another instance")
+			return
+		}
+		if r.Method == http.MethodPost {
+			f.inFlight.Add(1)
+			defer f.inFlight.Add(-1)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func plain(w http.ResponseWriter, code int, msg string) {
@@ -156,6 +226,11 @@ type requestInfo struct {
 	// a client-supplied session id worth logging (and known not to be a
 	// token pasted into the wrong place).
 	trusted bool
+	// method and request describe a POSTed JSON-RPC message: its method,
+	// and whether it is a request (has an id), which is owed an answer.
+	method  string
+	request bool
+	modern  bool               // carries protocol version 2026-07-28 or later in _meta
 	caller  *identity.Identity // who, when authentication named a caller
 }
 
@@ -230,11 +305,13 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 }
 
 // Flush keeps SSE streaming through the wrapper.
-func (w *responseWriter) Flush() {
+func (w *responseWriter) Flush() { _ = w.FlushError() }
+
+// FlushError is Flush for http.ResponseController, which reports a failed
+// flush (a stalled SSE client past its write deadline).
+func (w *responseWriter) FlushError() error {
 	w.fixHeaders()
-	if fl, ok := w.ResponseWriter.(http.Flusher); ok {
-		fl.Flush()
-	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 // Unwrap lets http.ResponseController reach the connection.
@@ -335,13 +412,23 @@ func (f *Front) readBody(next http.Handler) http.Handler {
 		}
 		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
 			var msg struct {
-				Method string `json:"method"`
+				Method string          `json:"method"`
+				ID     json.RawMessage `json:"id"`
 				Params struct {
 					Name string `json:"name"`
+					Meta struct {
+						ProtocolVersion string `json:"io.modelcontextprotocol/protocolVersion"`
+					} `json:"_meta"`
 				} `json:"params"`
 			}
-			if json.Unmarshal(body, &msg) == nil && msg.Method == "tools/call" {
-				info.tool = msg.Params.Name
+			if json.Unmarshal(body, &msg) == nil {
+				info.method = msg.Method
+				info.request = msg.Method != "" && len(msg.ID) > 0 && string(msg.ID) != "null"
+				info.modern = mcp.IsModernProtocol(msg.Params.Meta.ProtocolVersion) ||
+					mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion))
+				if msg.Method == "tools/call" {
+					info.tool = msg.Params.Name
+				}
 			}
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -350,27 +437,58 @@ func (f *Front) readBody(next http.Handler) http.Handler {
 	})
 }
 
-// limitSSEStreams caps open SSE streams; each holds a goroutine and a
-// connection until the client leaves.
-func (f *Front) limitSSEStreams(next http.Handler) http.Handler {
+// limitStreams caps the open long-lived streams of every kind and counts
+// them for the gauge: legacy SSE (GET /sse), the legacy listening stream
+// (GET /mcp) and a modern subscriptions/listen; each holds a goroutine and
+// a connection until the client leaves.
+func (f *Front) limitStreams(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet {
-			if f.sseStreams.Add(1) > int64(f.opts.MaxSSEStreams) {
-				f.sseStreams.Add(-1)
+		stream := r.Method == http.MethodGet
+		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok && r.Method == http.MethodPost {
+			stream = info.method == string(mcp.MethodSubscriptionsListen)
+		}
+		if stream {
+			if f.streams.Add(1) > int64(f.opts.MaxSSEStreams) {
+				f.streams.Add(-1)
 				w.Header().Set("Retry-After", "5")
-				plain(w, http.StatusServiceUnavailable, fmt.Sprintf("too many open SSE streams (limit %d); retry later or use streamable HTTP at /mcp", f.opts.MaxSSEStreams))
+				plain(w, http.StatusServiceUnavailable, fmt.Sprintf("too many open streams (limit %d, --max-sse-streams); retry later", f.opts.MaxSSEStreams))
 				return
 			}
-			defer f.sseStreams.Add(-1)
+			defer f.streams.Add(-1)
+			if r.Method == http.MethodPost {
+				// A listen stream is not a call: the drain must not wait for it.
+				f.inFlight.Add(-1)
+				defer f.inFlight.Add(1)
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// dropModernCancellation answers a notifications/cancelled of protocol
+// 2026-07-28 itself instead of handing it to mcp-go, which keys requests
+// without a session by their JSON-RPC id alone: one client's cancel for
+// id 1 would cut any other client's call with id 1. In that era a client
+// cancels its own call by closing the call's response stream, which ends
+// the request's context.
+func (f *Front) dropModernCancellation(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok && r.Method == http.MethodPost &&
+			info.modern && info.method == string(mcp.MethodNotificationCancelled) {
+			f.log.Debug("ignored notifications/cancelled of protocol 2026-07-28: close the request's stream to cancel it")
+			w.WriteHeader(http.StatusAccepted)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
 // Serve listens on Options.Addr (and MetricsAddr) and serves until ctx is
-// done, then shuts down: SSE streams are closed, calls in flight get up to
-// ShutdownTimeout to finish, and /readyz answers 503 meanwhile. It returns
-// an error only when a listener cannot be opened or a server fails.
+// done, then shuts down: calls in flight (SSE answers included) get up to
+// ShutdownTimeout to finish while the listener stays open, /readyz answers
+// 503 and new requests get 503; then streams are closed and the listeners
+// too. It returns an error only when a listener cannot be opened or a
+// server fails.
 func (f *Front) Serve(ctx context.Context) error {
 	o, log := f.opts, f.log
 	ln, err := net.Listen("tcp", o.Addr)
@@ -395,7 +513,7 @@ func (f *Front) Serve(ctx context.Context) error {
 			ln.Close()
 			return err
 		}
-		msrv := &http.Server{Handler: o.Metrics, ReadHeaderTimeout: 10 * time.Second}
+		msrv := &http.Server{Handler: f.checkHost(o.Metrics), ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, msrv)
 		log.Info("serving metrics", "metrics_addr", mln.Addr().String())
 		go func() { errc <- msrv.Serve(mln) }()
@@ -411,6 +529,13 @@ func (f *Front) Serve(ctx context.Context) error {
 	log.Info("shutting down", "timeout", o.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
 	defer cancel()
+	// Not ready, but still listening: /readyz answers 503 and new requests
+	// are refused while the calls in flight finish; then the listeners
+	// close.
+	f.stopping.Store(true)
+	if !f.drain(sctx) {
+		log.Warn("calls still in flight at the shutdown timeout", "in_flight", f.inFlight.Load())
+	}
 	f.Shutdown(sctx)
 	for _, s := range servers {
 		if err := s.Shutdown(sctx); err != nil {
@@ -419,6 +544,21 @@ func (f *Front) Serve(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// drain waits until no call is in flight or ctx ends, and reports whether
+// everything finished.
+func (f *Front) drain(ctx context.Context) bool {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for f.inFlight.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
 }
 
 // Shutdown marks the front not ready and ends the MCP sessions, for Serve

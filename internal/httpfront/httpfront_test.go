@@ -31,6 +31,16 @@ func echoServer() *server.MCPServer {
 	s.AddTool(mcp.NewTool("echo", mcp.WithString("text")), func(_ context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return mcp.NewToolResultText("echo: " + req.GetString("text", "")), nil
 	})
+	// "sleep" answers "slept" after "ms" milliseconds, or "canceled" when
+	// its call is canceled first.
+	s.AddTool(mcp.NewTool("sleep", mcp.WithNumber("ms")), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		select {
+		case <-time.After(time.Duration(req.GetFloat("ms", 0)) * time.Millisecond):
+			return mcp.NewToolResultText("slept"), nil
+		case <-ctx.Done():
+			return mcp.NewToolResultError("canceled"), nil
+		}
+	})
 	return s
 }
 

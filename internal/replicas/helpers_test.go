@@ -48,6 +48,13 @@ type cluster struct {
 	delay atomic.Int64          // added to every sandbox answer, in nanoseconds
 }
 
+// The replicas' QCC keys: not the demo keys, whose 15-character secret the
+// server refuses outside --demo.
+const (
+	replicaAppKey    = "replica-app-key"
+	replicaSecretKey = "replica-secret-key-0123456789"
+)
+
 // startCluster starts n replicas with args added to each one's flags.
 // Without a rate flag the rate limit is off, so that nothing but what a
 // case tests decides how many calls reach QCC; without a --redis-timeout
@@ -56,7 +63,7 @@ type cluster struct {
 // set the default 250ms again.
 func startCluster(t *testing.T, n int, args ...string) *cluster {
 	t.Helper()
-	c := &cluster{t: t, redis: redistest.Start(t), sb: sandbox.New(sandbox.Config{})}
+	c := &cluster{t: t, redis: redistest.Start(t), sb: sandbox.New(sandbox.Config{AppKey: replicaAppKey, SecretKey: replicaSecretKey})}
 	c.qcc = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d := time.Duration(c.delay.Load()); d > 0 {
 			time.Sleep(d)
@@ -65,7 +72,7 @@ func startCluster(t *testing.T, n int, args ...string) *cluster {
 	}))
 	t.Cleanup(c.qcc.Close)
 	vars := map[string]string{
-		"QCC_APP_KEY": sandbox.DemoAppKey, "QCC_SECRET_KEY": sandbox.DemoSecretKey,
+		"QCC_APP_KEY": replicaAppKey, "QCC_SECRET_KEY": replicaSecretKey,
 		"QCC_BASE_URL": c.qcc.URL, "QCC_REDIS_URL": c.redis.URL(),
 	}
 	base := []string{"--rate", "0", "--replicas-hint", strconv.Itoa(n), "--redis-timeout", "2s"}

@@ -4,7 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
+	"math"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +61,7 @@ func TestDrainAnswersCallsRunningAtEndOfInput(t *testing.T) {
 	in := strings.NewReader(initLine + "\n" +
 		`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"wait","arguments":{}}}` + "\n")
 	var out testkit.SyncBuffer
-	err := Serve(context.Background(), slowServer(300*time.Millisecond), in, &out, slog.New(slog.DiscardHandler), 10*time.Second)
+	err := Serve(context.Background(), slowServer(300*time.Millisecond), in, &out, slog.New(slog.DiscardHandler), 10*time.Second, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +78,7 @@ func TestDrainEndsAtItsTimeout(t *testing.T) {
 		`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"wait","arguments":{}}}` + "\n")
 	var out testkit.SyncBuffer
 	start := time.Now()
-	if err := Serve(context.Background(), slowServer(time.Hour), in, &out, slog.New(slog.DiscardHandler), 200*time.Millisecond); err != nil {
+	if err := Serve(context.Background(), slowServer(time.Hour), in, &out, slog.New(slog.DiscardHandler), 200*time.Millisecond, 1<<20); err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d < 200*time.Millisecond || d > 5*time.Second {
@@ -82,23 +86,257 @@ func TestDrainEndsAtItsTimeout(t *testing.T) {
 	}
 }
 
-func TestRPCHeaders(t *testing.T) {
-	for line, want := range map[string]string{
-		`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x"}}`:         `tools/call 7`,
-		`{"jsonrpc":"2.0","id":"a","result":{"content":[{"type":"text"}]}}`:            ` "a"`,
-		`{"jsonrpc":"2.0","result":{"big":[1,2,3]},"id":8}`:                            ` 8`,
-		`{"jsonrpc":"2.0","id":9,"error":{"code":-32602,"message":"bad"}}`:             ` 9`,
-		`{"jsonrpc":"2.0","method":"notifications/initialized"}`:                       `notifications/initialized `,
-		`[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","id":2,"result":{}}]`: `a 1; 2`,
-		`not json`: ``,
-		``:         ``,
+// answerLines reads stdout's JSON-RPC messages in order.
+func answerLines(t *testing.T, out string) []map[string]any {
+	t.Helper()
+	var msgs []map[string]any
+	for line := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("stdout line is not JSON: %q", line)
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs
+}
+
+// serveTimed runs Serve on in with a long drain timeout and returns stdout
+// and how long Serve took.
+func serveTimed(t *testing.T, s *server.MCPServer, in string, maxLine int) (string, time.Duration) {
+	t.Helper()
+	var out testkit.SyncBuffer
+	start := time.Now()
+	if err := Serve(context.Background(), s, strings.NewReader(in), &out, slog.New(slog.DiscardHandler), 8*time.Second, maxLine); err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), time.Since(start)
+}
+
+// TestSignalLetsCallsFinish: SIGTERM (ctx done) while a call runs gives it
+// the shutdown timeout, and its answer is written; a request that arrives
+// after the signal is not started.
+func TestSignalLetsCallsFinish(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	var out testkit.SyncBuffer
+	ctx, signal := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, slowServer(700*time.Millisecond), pr, &out, slog.New(slog.DiscardHandler), 10*time.Second, 1<<20)
+	}()
+	io.WriteString(pw, initLine+"\n"+`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"wait","arguments":{}}}`+"\n")
+	testkit.WaitFor(t, "initialize answered", func() bool { return strings.Contains(out.String(), `"id":1`) })
+	time.Sleep(100 * time.Millisecond)
+	signal()
+	time.Sleep(100 * time.Millisecond) // the signal is taken in
+	go io.WriteString(pw, `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"wait","arguments":{}}}`+"\n")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(9 * time.Second):
+		t.Fatal("Serve did not return after the call in flight ended")
+	}
+	got := answers(t, out.String())
+	if !strings.Contains(got["2"], "waited") {
+		t.Errorf("call in flight at the signal: %q, want its result; stdout:\n%s", got["2"], out.String())
+	}
+	if _, ok := got["3"]; ok {
+		t.Errorf("a request read after the signal was served: %s", out.String())
+	}
+}
+
+// TestDrainMatchesIDsByValue: mcp-go writes an id back in its own spelling
+// (2.0 → 2, "\u0031" → "1"); the drain must recognise the answer, not wait
+// out its timeout.
+func TestDrainMatchesIDsByValue(t *testing.T) {
+	for _, id := range []string{`2.0`, `1e0`, `"\u0031"`, `12345678901234567890`, `-0`, `"a\/b"`, `7`} {
+		in := `{"jsonrpc":"2.0","id":` + id + `,"method":"tools/call","params":{"name":"wait","arguments":{}}}` + "\n"
+		out, took := serveTimed(t, slowServer(50*time.Millisecond), in, 1<<20)
+		if !strings.Contains(out, "waited") || took > 3*time.Second {
+			t.Errorf("id %s: Serve took %v; stdout %s", id, took, out)
+		}
+	}
+}
+
+// TestBatchGetsAJSONRPCError: the protocol has no batches; a batch gets a
+// clear Invalid Request, not mcp-go's "Failed to parse message", and does
+// not hold up the exit.
+func TestBatchGetsAJSONRPCError(t *testing.T) {
+	out, took := serveTimed(t, slowServer(0), `[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"ping"}]`+"\n"+
+		`{"jsonrpc":"2.0","id":3,"method":"ping"}`+"\n", 1<<20)
+	msgs := answerLines(t, out)
+	if len(msgs) != 2 || took > 3*time.Second {
+		t.Fatalf("took %v, stdout:\n%s", took, out)
+	}
+	e, _ := msgs[0]["error"].(map[string]any)
+	if e["code"] != float64(mcp.INVALID_REQUEST) || !strings.Contains(e["message"].(string), "batch") || msgs[0]["id"] != nil {
+		t.Errorf("batch answer: %v", msgs[0])
+	}
+	if msgs[1]["id"] != float64(3) {
+		t.Errorf("the ping after the batch: %v", msgs[1])
+	}
+}
+
+// TestMethodAndResultDoesNotStall: mcp-go takes a message with both a
+// method and a result for a response and never answers it.
+func TestMethodAndResultDoesNotStall(t *testing.T) {
+	_, took := serveTimed(t, slowServer(0), `{"jsonrpc":"2.0","id":3,"method":"ping","result":{}}`+"\n", 1<<20)
+	if took > 3*time.Second {
+		t.Errorf("Serve took %v after a message with method and result", took)
+	}
+}
+
+// TestLineOverTheLimit: a line over the limit is answered with an error
+// carrying its id and discarded; the next line is served.
+func TestLineOverTheLimit(t *testing.T) {
+	big := `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"wait","arguments":{"x":"` + strings.Repeat("x", 5000) + `"}}}`
+	for name, in := range map[string]string{
+		"with newline":    big + "\n" + `{"jsonrpc":"2.0","id":8,"method":"ping"}` + "\n",
+		"last, unended":   `{"jsonrpc":"2.0","id":8,"method":"ping"}` + "\n" + big,
+		"exactly the max": strings.Repeat(" ", 1024-len(`{"jsonrpc":"2.0","id":8,"method":"ping"}`)) + `{"jsonrpc":"2.0","id":8,"method":"ping"}` + "\n" + big + "\n",
 	} {
-		var got []string
-		for _, h := range rpcHeaders([]byte(line)) {
-			got = append(got, strings.TrimSpace(h.Method+" "+string(h.ID)))
+		out, _ := serveTimed(t, slowServer(0), in, 1024)
+		msgs := answerLines(t, out)
+		var gotErr, gotPing bool
+		for _, m := range msgs {
+			if e, ok := m["error"].(map[string]any); ok && m["id"] == float64(7) && strings.Contains(e["message"].(string), "limit of 1024 bytes") {
+				gotErr = true
+			}
+			if m["id"] == float64(8) && m["result"] != nil {
+				gotPing = true
+			}
 		}
-		if g := strings.Join(got, "; "); g != strings.TrimSpace(want) {
-			t.Errorf("rpcHeaders(%s) = %q, want %q", line, g, strings.TrimSpace(want))
+		if !gotErr || !gotPing || len(msgs) != 2 {
+			t.Errorf("%s: stdout:\n%s", name, out)
 		}
+	}
+}
+
+// hugeLine is a reader of one line of n bytes and then a ping, made as it
+// is read: the test itself holds none of it.
+type hugeLine struct {
+	n, sent int
+	tail    *strings.Reader
+}
+
+func (h *hugeLine) Read(p []byte) (int, error) {
+	const head = `{"jsonrpc":"2.0","id":9,"method":"ping","params":{"x":"`
+	if h.sent >= h.n {
+		return h.tail.Read(p)
+	}
+	k := min(len(p), h.n-h.sent)
+	for i := range k {
+		pos := h.sent + i
+		switch {
+		case pos < len(head):
+			p[i] = head[pos]
+		case pos == h.n-1:
+			p[i] = '\n'
+		default:
+			p[i] = 'a'
+		}
+	}
+	h.sent += k
+	return k, nil
+}
+
+// TestHugeLineIsNotHeld: a 50 MiB line costs the server a bounded amount
+// of memory, not a multiple of the line.
+func TestHugeLineIsNotHeld(t *testing.T) {
+	in := &hugeLine{n: 50 << 20, tail: strings.NewReader(`{"jsonrpc":"2.0","id":10,"method":"ping"}` + "\n")}
+	var out testkit.SyncBuffer
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := Serve(context.Background(), slowServer(0), in, &out, slog.New(slog.DiscardHandler), 5*time.Second, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("a 50 MiB line with a 1 MiB limit: %.1f MiB allocated in all", float64(alloc)/(1<<20))
+	if alloc > 16<<20 {
+		t.Errorf("%d MiB allocated for a line that should be discarded as it streams", alloc>>20)
+	}
+	if got := answers(t, out.String()); got["10"] == "" || !strings.Contains(out.String(), `"id":9,"error"`) {
+		t.Errorf("stdout: %.500s", out.String())
+	}
+}
+
+func TestScanMessage(t *testing.T) {
+	n := func(f float64) idKey { return idKey{kind: kindNumber, v: math.Float64bits(f)} }
+	str := func(s string) idKey {
+		raw, _ := json.Marshal(s)
+		return idKey{kind: kindString, v: hashString(raw[1 : len(raw)-1])}
+	}
+	for _, c := range []struct {
+		line  string
+		whole bool
+		want  header
+	}{
+		{`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x"}}`, true, header{hasID: true, id: n(7), hasMethod: true, complete: true}},
+		{`{"jsonrpc":"2.0","ID":7,"Method":"ping"}`, true, header{hasID: true, id: n(7), hasMethod: true, complete: true}},
+		{`{"jsonrpc":"2.0","\u0069d":7.0,"method":"ping"}`, true, header{hasID: true, id: n(7), hasMethod: true, complete: true}},
+		{`{"jsonrpc":"2.0","id":"\u00e9\ud83d\ude00","method":"ping"}`, true, header{hasID: true, id: str("é😀"), hasMethod: true, complete: true}},
+		{`{"jsonrpc":"2.0","id":1,"method":"ping","result":{}}`, true, header{hasID: true, id: n(1), hasMethod: true, hasResult: true, complete: true}},
+		{`{"jsonrpc":"2.0","id":1,"method":"ping","result":null}`, true, header{hasID: true, id: n(1), hasMethod: true, complete: true}},
+		{`{"jsonrpc":"2.0","id":null,"method":"ping"}`, true, header{hasMethod: true, complete: true}},
+		{`{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":tru}}`, true, header{}},
+		{`{"jsonrpc":"2.0","id":"a","result":{"content":[{"type":"text"}]}}`, false, header{hasID: true, id: str("a"), hasResult: true}},
+		{`{"jsonrpc":"2.0","result":{"big":[1,2,3]},"id":8}`, false, header{hasID: true, id: n(8), hasResult: true}},
+		{`{"jsonrpc":"2.0","id":9,"error":{"code":-32602,"message":"bad"}}`, false, header{hasID: true, id: n(9), hasError: true}},
+		{`{"jsonrpc":"2.0","method":"notifications/progress","params":{}}`, false, header{hasMethod: true}},
+		{`not json`, true, header{}},
+		{``, false, header{}},
+	} {
+		got := scanMessage([]byte(c.line), c.whole)
+		got.rawID = nil
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("scanMessage(%s, %v) = %+v, want %+v", c.line, c.whole, got, c.want)
+		}
+	}
+}
+
+var (
+	benchRequest = []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"search_certifications","arguments":{"company":"企查查科技有限公司"}}}`)
+	benchAnswer  = []byte(`{"jsonrpc":"2.0","id":42,"result":{"content":[{"type":"text","text":"` + strings.Repeat("x", 10000) + `"}]}}` + "\n")
+)
+
+// TestScanDoesNotAllocate: the drain's work per message, reading a request
+// in and settling its answer out, allocates nothing.
+func TestScanDoesNotAllocate(t *testing.T) {
+	d := newDrain(strings.NewReader(""), io.Discard, time.Second, 1<<20, slog.New(slog.DiscardHandler))
+	allocs := testing.AllocsPerRun(1000, func() {
+		h := scanMessage(benchRequest, true)
+		d.mu.Lock()
+		d.pending[h.id]++
+		d.count++
+		d.mu.Unlock()
+		d.settle(benchAnswer)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per request and answer, want 0", allocs)
+	}
+	d.count = 0
+	if a := testing.AllocsPerRun(1000, func() { d.settle(benchAnswer) }); a != 0 {
+		t.Errorf("settle with nothing pending: %v allocations, want 0", a)
+	}
+}
+
+func BenchmarkScanRequest(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		scanMessage(benchRequest, true)
+	}
+}
+
+func BenchmarkScanAnswer(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		scanMessage(benchAnswer, false)
 	}
 }
