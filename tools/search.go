@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -293,15 +294,21 @@ func searchText(r SearchResult, in searchTextInput) string {
 	if len(r.Certifications) > 0 {
 		t.head("\n| # | certificate | number | valid from | valid until | status | id |\n|---|---|---|---|---|---|---|\n")
 	}
+	var row []byte // one buffer for every row
 	for i, c := range r.Certifications {
 		what := c.TypeDescription
 		if c.Name != "" {
 			what += ": " + c.Name
 		}
-		row := fmt.Sprintf("| %d | %s | %s | %s | %s | %s | %s |\n",
-			i+1, cell(what, 60), cell(c.Number, 40), deref(c.StartDate), deref(c.EndDate),
-			describeValidity(c.Status, c.DaysUntilExpiry), cell(c.ID, 64))
-		if !t.row(row) {
+		row = append(row[:0], "| "...)
+		row = strconv.AppendInt(row, int64(i+1), 10)
+		row = append(appendCell(append(row, " | "...), what, 60), " | "...)
+		row = append(appendCell(row, c.Number, 40), " | "...)
+		row = append(append(row, deref(c.StartDate)...), " | "...)
+		row = append(append(row, deref(c.EndDate)...), " | "...)
+		row = append(appendValidity(row, c.DaysUntilExpiry), " | "...)
+		row = append(appendCell(row, c.ID, 64), " |\n"...)
+		if !t.rowBytes(row) {
 			t.head(fmt.Sprintf("… %d more not shown to keep this text short; all %d are in structuredContent.certifications, or call again with a smaller max_results or a status filter.\n",
 				len(r.Certifications)-i, len(r.Certifications)))
 			break
