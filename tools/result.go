@@ -14,12 +14,12 @@ import (
 // Source says where a result came from, so an agent can cite it and judge
 // its freshness.
 type Source struct {
-	API         string  `json:"api" jsonschema_description:"The QCC method that answered, e.g. ECICertification/SearchCertification."`
+	API         string  `json:"api" jsonschema_description:"The QCC method that answered."`
 	OrderNumber *string `json:"order_number" jsonschema:"nullable" jsonschema_description:"QCC's order number for the billed call, or null when QCC gave none."`
 	FetchedAt   string  `json:"fetched_at" jsonschema:"format=date-time" jsonschema_description:"When the answer was fetched from QCC (RFC 3339)."`
-	Demo        bool    `json:"demo" jsonschema_description:"True when the data comes from the built-in sandbox, not from QCC: do not present it as real."`
-	Cache       string  `json:"cache" jsonschema:"enum=hit,enum=miss,enum=coalesced" jsonschema_description:"hit: answered from this server's cache (no QCC call, fetched_at says how old); miss: fetched from QCC for this call; coalesced: shared an identical concurrent call's QCC answer. Over several pages: hit only when every page was."`
-	Pages       int     `json:"pages,omitempty" jsonschema_description:"Search only: how many QCC pages this answer took (each a billed call unless cached)."`
+	Demo        bool    `json:"demo" jsonschema_description:"True for the built-in sandbox's data: not real QCC records."`
+	Cache       string  `json:"cache" jsonschema:"enum=hit,enum=miss,enum=coalesced" jsonschema_description:"hit: from this server's cache, no QCC call (see fetched_at); miss: fetched from QCC now; coalesced: shared a concurrent identical call's answer."`
+	Pages       int     `json:"pages,omitempty" jsonschema_description:"Search only: QCC pages this answer took."`
 }
 
 func newSource(api, orderNumber string, fetchedAt time.Time, cache guard.CacheState, demo bool) Source {

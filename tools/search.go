@@ -43,15 +43,15 @@ type SearchResult struct {
 
 // CertificationSummary is one certificate of a search result.
 type CertificationSummary struct {
-	ID              string  `json:"id" jsonschema_description:"QCC's certificate id: pass it to get_certification_detail."`
-	Name            string  `json:"name" jsonschema_description:"Product name for product certificates; often empty for management-system certificates."`
+	ID              string  `json:"id" jsonschema_description:"Certificate id for get_certification_detail."`
+	Name            string  `json:"name" jsonschema_description:"Product name; often empty for management systems."`
 	Type            string  `json:"type" jsonschema_description:"QCC's certificate type code, e.g. cnca027."`
-	TypeDescription string  `json:"type_description" jsonschema_description:"What the certificate is, in Chinese, e.g. 质量管理体系认证（ISO9000） (ISO 9001 quality management)."`
+	TypeDescription string  `json:"type_description" jsonschema_description:"What the certificate is, in Chinese, e.g. 质量管理体系认证（ISO9000）."`
 	Number          string  `json:"number" jsonschema_description:"The certificate number as issued."`
-	StartDate       *string `json:"start_date" jsonschema:"nullable,format=date" jsonschema_description:"Date the certificate took effect (YYYY-MM-DD), or null when QCC has none."`
-	EndDate         *string `json:"end_date" jsonschema:"nullable,format=date" jsonschema_description:"Last day the certificate is valid (YYYY-MM-DD), or null when QCC has none."`
-	Status          string  `json:"status" jsonschema:"enum=valid,enum=expired,enum=unknown" jsonschema_description:"valid through end_date, expired after it, unknown without an end date; judged against today's date in Beijing."`
-	DaysUntilExpiry *int    `json:"days_until_expiry" jsonschema:"nullable" jsonschema_description:"Days from today (Beijing) to end_date: 0 on the last valid day, negative once expired, null without an end date."`
+	StartDate       *string `json:"start_date" jsonschema:"nullable,format=date" jsonschema_description:"Valid from (YYYY-MM-DD), or null."`
+	EndDate         *string `json:"end_date" jsonschema:"nullable,format=date" jsonschema_description:"Last valid day (YYYY-MM-DD), or null."`
+	Status          string  `json:"status" jsonschema:"enum=valid,enum=expired,enum=unknown" jsonschema_description:"valid through end_date, then expired; unknown without one (Beijing date)."`
+	DaysUntilExpiry *int    `json:"days_until_expiry" jsonschema:"nullable" jsonschema_description:"Days from today (Beijing) to end_date; negative once expired, null without one."`
 }
 
 const searchDescription = "List the certificates a Chinese company holds, from Qichacha (QCC): management-system certifications " +
