@@ -26,7 +26,7 @@ import (
 )
 
 // docCompany is the vendor document's example company, in the sandbox.
-const docCompany = "企查查科技有限公司"
+const docCompany = testkit.DocCompany
 
 // eras are the two protocol eras every case runs in: stateless 2026-07-28
 // (mcp-go's default) and a legacy session-based client.
