@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -396,11 +397,7 @@ func (o *outputSet) add(name, text string) {
 func (o *outputSet) all() map[string]string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	out := make(map[string]string, len(o.out))
-	for k, v := range o.out {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(o.out)
 }
 
 func excerpt(s string, i int) string {
