@@ -125,6 +125,14 @@ func openStream(t *testing.T, url, sid string, header map[string]string) (int, <
 	return resp.StatusCode, ended, func() { cancel(); <-ended; resp.Body.Close() }
 }
 
+// getStatus opens a GET stream, closes it and returns its status.
+func getStatus(t *testing.T, url, sid string, header map[string]string) int {
+	t.Helper()
+	status, _, closeStream := openStream(t, url, sid, header)
+	closeStream()
+	return status
+}
+
 // jsonRPCError decodes the error of a JSON-RPC answer.
 func jsonRPCError(t *testing.T, body string) (code int, message string) {
 	t.Helper()
