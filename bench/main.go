@@ -173,6 +173,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.BoolVar(&cfg.jsonOut, "json", false, "print the report as JSON")
 	fs.IntVar(&cfg.replicas, "replicas", 1, "servers to start; the load's clients are spread over them")
 	fs.StringVar(&cfg.redisURL, "redis-url", "", "Redis the replicas share (--redis-url of each; loopback only); empty: each keeps its own state")
+	compareFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -284,6 +285,9 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 		}
 		os.Exit(2)
+	}
+	if cmp.on {
+		os.Exit(runCompare(cfg))
 	}
 	rep := run(cfg)
 	if cfg.jsonOut {

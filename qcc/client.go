@@ -274,7 +274,7 @@ func (c *Client) GetCertificationDetailByID(ctx context.Context, certID string) 
 	switch x.env.Status {
 	case 200:
 	case 201:
-		e := DetailNotFoundError(x.redact.Replace(x.env.Message), x.received)
+		e := DetailNotFoundError(x.redactor().Replace(x.env.Message), x.received)
 		e.URL = x.url
 		return nil, e
 	default:
@@ -302,8 +302,11 @@ type exchange struct {
 	host string
 	// url is the request URL with the app key masked.
 	url string
-	// redact removes the secret key, the Token and the app key from text
-	// that came from the network or from Go's HTTP stack.
+	// client and token make the redaction of this exchange's errors, built
+	// only when an error needs it (see redactor): a call that succeeds
+	// never pays for it.
+	client *Client
+	token  string
 	redact *redaction
 	// received is when the answer (or the failure) arrived.
 	received time.Time
@@ -319,7 +322,7 @@ func (c *Client) get(ctx context.Context, method string, query url.Values) (*exc
 		method: method,
 		host:   c.host(),
 		url:    c.requestURL(method, maskKey(c.appKey), rest),
-		redact: c.redactor(""),
+		client: c,
 	}
 	if err := ctx.Err(); err != nil {
 		x.received = c.now()
@@ -339,7 +342,7 @@ func (c *Client) get(ctx context.Context, method string, query url.Values) (*exc
 		return nil, e
 	}
 	timespan, token := Sign(c.appKey, c.secretKey, c.now())
-	x.redact = c.redactor(token)
+	x.token = token
 	req.Header.Set("Token", token)
 	req.Header.Set("Timespan", timespan)
 	req.Header.Set("Accept", "application/json")
@@ -402,9 +405,18 @@ func (c *Client) requestURL(method, key, rest string) string {
 	return u
 }
 
-// redactor replaces the secret key and token (when known) with a marker and
-// the app key with its mask, in raw and URL-escaped forms: upstream error
-// pages often echo the request URL.
+// redactor returns the exchange's redaction, built on first use: it
+// replaces the secret key and the token (once signed) with a marker and the
+// app key with its mask, in raw and URL-escaped forms: upstream error pages
+// often echo the request URL. An exchange is used by one goroutine.
+func (x *exchange) redactor() *redaction {
+	if x.redact == nil {
+		x.redact = x.client.redactor(x.token)
+	}
+	return x.redact
+}
+
+// redactor builds the redaction of one request's token.
 func (c *Client) redactor(token string) *redaction {
 	var pairs []string
 	add := func(old, replacement string) {
@@ -433,7 +445,7 @@ func maskKey(key string) string {
 
 func (x *exchange) newError(kind Kind, msg string, cause error) *Error {
 	return &Error{
-		Kind: kind, Message: x.redact.Replace(msg), Method: x.method, URL: x.url,
+		Kind: kind, Message: x.redactor().Replace(msg), Method: x.method, URL: x.url,
 		Received: x.received, Err: cause,
 	}
 }
@@ -449,15 +461,15 @@ func (x *exchange) safe(err error) error {
 	if errors.As(err, &ue) && ue.Err != nil {
 		err = ue.Err
 	}
-	if msg := err.Error(); x.redact.Replace(msg) != msg {
-		return errors.New(x.redact.Replace(msg))
+	if msg := err.Error(); x.redactor().Replace(msg) != msg {
+		return errors.New(x.redactor().Replace(msg))
 	}
 	return err
 }
 
 // statusError translates a QCC status other than success.
 func (x *exchange) statusError() *Error {
-	e := StatusError(x.method, x.env.Status, x.redact.Replace(x.env.Message), x.received)
+	e := StatusError(x.method, x.env.Status, x.redactor().Replace(x.env.Message), x.received)
 	e.URL = x.url
 	return e
 }
@@ -556,7 +568,7 @@ func (x *exchange) httpStatusError(resp *http.Response, body []byte) *Error {
 	msg := strings.TrimSpace(http.StatusText(code))
 	// Short secrets are removed first, from the raw body (see
 	// redaction); long ones again after markup is stripped.
-	if snip := bodySnippet([]byte(x.redact.Replace(string(body))), x.redact.long); snip != "" {
+	if snip := bodySnippet([]byte(x.redactor().Replace(string(body))), x.redactor().long); snip != "" {
 		if msg != "" {
 			msg += ": "
 		}

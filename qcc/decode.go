@@ -35,8 +35,20 @@ var utf8BOM = []byte("\xef\xbb\xbf")
 
 // decodeEnvelope decodes QCC's wrapper. Keys match case-insensitively and
 // unknown keys are ignored; Status may be a number or a numeric string.
+// An answer shaped as the document shows it takes a typed fast path; any
+// other goes the tolerant way, with the same result.
 func decodeEnvelope(body []byte) (envelope, error) {
 	body = bytes.TrimPrefix(body, utf8BOM) // some Windows-hosted gateways send one
+	if env, ok := decodeEnvelopeFast(body); ok {
+		return env, nil
+	}
+	return decodeEnvelopeTolerant(body)
+}
+
+// decodeEnvelopeTolerant decodes QCC's wrapper through a map, so that any
+// spelling of the keys and any type of Status QCC has been seen to send
+// is understood.
+func decodeEnvelopeTolerant(body []byte) (envelope, error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(body, &obj); err != nil {
 		return envelope{}, fmt.Errorf("the answer is not a JSON object: %w", err)
@@ -70,6 +82,16 @@ func decodeCertifications(raw json.RawMessage) ([]Certification, error) {
 	if len(bytes.TrimSpace(raw)) == 0 || isNull(raw) {
 		return items, nil
 	}
+	if items, ok := decodeCertificationsFast(raw); ok {
+		return items, nil
+	}
+	return decodeCertificationsTolerant(raw)
+}
+
+// decodeCertificationsTolerant decodes a non-empty Result item by item
+// through maps, reading any key spelling and value type.
+func decodeCertificationsTolerant(raw json.RawMessage) ([]Certification, error) {
+	items := []Certification{}
 	var elems []json.RawMessage
 	if err := json.Unmarshal(raw, &elems); err != nil {
 		return nil, fmt.Errorf("the Result is not a list of certificates: %w", err)
@@ -245,6 +267,11 @@ func parseInt(raw json.RawMessage) (int, bool) {
 	if null {
 		return 0, false
 	}
+	return parseIntText(s)
+}
+
+// parseIntText is parseInt on a value's text.
+func parseIntText(s string) (int, bool) {
 	s = strings.TrimSpace(s)
 	if n, err := strconv.Atoi(s); err == nil {
 		return n, true

@@ -1,6 +1,7 @@
 package qcc
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -396,5 +397,96 @@ func checkDate(t *testing.T, d time.Time) {
 	}
 	if d.Location() != Beijing || d.Hour() != 0 || d.Minute() != 0 || d.Second() != 0 || d.Nanosecond() != 0 || d.Year() <= 1 {
 		t.Fatalf("date %v is not a Beijing midnight", d)
+	}
+}
+
+// fastSeeds are answers in the document's shape and near misses of it,
+// for the fast path's differential fuzz test.
+var fastSeeds = []string{
+	`{"Status":"200","Message":"ok","OrderNumber":"CERT1","Paging":{"PageSize":10,"PageIndex":1,"TotalRecords":2},"Result":[{"Id":"a","Name":"","Type":"cnca027","TypeDesc":"质量","No":"17418Q","StartDate":"2018-01-05 00:00:00","EndDate":"2027-01-04 00:00:00"},null]}`,
+	`{"Status":200,"Paging":{"PageSize":"10","TotalRecords":"2.0"},"Result":[{"Id":"a","EndDate":"2027-01-04"}]}`,
+	`{"status":"200","Result":[{"id":"a"}]}`,
+	`{"Status":"200","Result":[{"Id":"a","ID":"b"}]}`,
+	`{"Status":"200","Paging":{"PageSize":1},"Paging":{"TotalRecords":3}}`,
+	`{"Status":"200","Result":[{"Id":"a","Id":"b"}]}`,
+	`{"Status":"20\u0030","Message":"x\"y","Result":[]}`,
+	`{"St\u0061tus":"102","Status":"200"}`,
+	`{"ſtatus":"102","Status":"200"}`,
+	`{"Status":" 201 ","Result":null}`,
+	`{"Status":"200","Result":[{"Id":5}]}`,
+	`{"Status":"200","Result":{"Id":"x","Data":{"名称":"a"}}}`,
+	`{"Status":null}`,
+	`null`,
+	`{"Status":"1e2","Paging":null,"Result":[[]]}`,
+}
+
+// FuzzFastPathMatchesTolerant checks that whenever the typed fast path
+// takes an answer, the tolerant decoding gives exactly the same result.
+func FuzzFastPathMatchesTolerant(f *testing.F) {
+	for _, s := range append(fastSeeds, fuzzSeeds...) {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		body = bytes.TrimPrefix(body, utf8BOM)
+		if fast, ok := decodeEnvelopeFast(body); ok {
+			slow, err := decodeEnvelopeTolerant(body)
+			if err != nil || !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("fast %+v, tolerant %+v (%v)", fast, slow, err)
+			}
+		}
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(body, &obj) != nil {
+			return
+		}
+		raw, _ := lookup(obj, "Result")
+		if len(bytes.TrimSpace(raw)) == 0 || isNull(raw) {
+			return
+		}
+		if fast, ok := decodeCertificationsFast(raw); ok {
+			slow, err := decodeCertificationsTolerant(raw)
+			if err != nil || !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("fast %+v, tolerant %+v (%v)", fast, slow, err)
+			}
+		}
+	})
+}
+
+// TestFastPathTakesTheDocumentShape pins that the document's shape takes
+// the fast path and that the near misses the tolerant decoding reads
+// differently do not.
+func TestFastPathTakesTheDocumentShape(t *testing.T) {
+	for i, want := range []bool{true, true, false, false, false, false, true, false, false, false, true, true, false, false, true} {
+		if _, ok := decodeEnvelopeFast([]byte(fastSeeds[i])); ok != want {
+			t.Errorf("fast path on %s: %v, want %v", fastSeeds[i], ok, want)
+		}
+	}
+}
+
+// BenchmarkDecodeSearchAnswer decodes a search answer in the document's
+// shape, 5 items, by the fast path and by the tolerant one.
+func BenchmarkDecodeSearchAnswer(b *testing.B) {
+	item := `{"Id":"a1b2","Name":"","Type":"cnca027","TypeDesc":"质量管理体系认证（ISO9000）","No":"17418Q20358R1M","StartDate":"2018-01-05 00:00:00","EndDate":"2027-01-04 00:00:00"}`
+	body := []byte(`{"Paging":{"PageSize":10,"PageIndex":1,"TotalRecords":5},"Result":[` + strings.Repeat(item+",", 4) + item +
+		`],"Status":"200","Message":"【有效请求】查询成功","OrderNumber":"CERT2026112712000000001"}`)
+	for _, tc := range []struct {
+		name   string
+		decode func([]byte) (envelope, error)
+		items  func(json.RawMessage) ([]Certification, error)
+	}{
+		{"fast", decodeEnvelope, decodeCertifications},
+		{"tolerant", decodeEnvelopeTolerant, decodeCertificationsTolerant},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				env, err := tc.decode(body)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if items, err := tc.items(env.Result); err != nil || len(items) != 5 {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

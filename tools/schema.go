@@ -97,8 +97,9 @@ func newInputSchema(name string, params any) *inputSchema {
 
 // validate checks arguments against the input schema and describes every
 // problem in words an agent can act on: which argument, which limit, which
-// value was received.
-func (s *inputSchema) validate(args any) error {
+// value was received. It returns the arguments as JSON, for bind: the one
+// encoding serves both.
+func (s *inputSchema) validate(args any) (json.RawMessage, error) {
 	if args == nil {
 		args = map[string]any{}
 	}
@@ -106,29 +107,29 @@ func (s *inputSchema) validate(args any) error {
 	// whatever Go types the transport produced.
 	raw, err := json.Marshal(args)
 	if err != nil {
-		return &argumentError{[]string{"arguments are not valid JSON"}}
+		return nil, &argumentError{[]string{"arguments are not valid JSON"}}
 	}
 	doc, err := validator.UnmarshalJSON(bytes.NewReader(raw))
 	if err != nil {
-		return &argumentError{[]string{"arguments are not valid JSON"}}
+		return nil, &argumentError{[]string{"arguments are not valid JSON"}}
 	}
 	if _, ok := doc.(map[string]any); !ok {
-		return &argumentError{[]string{"arguments must be a JSON object"}}
+		return nil, &argumentError{[]string{"arguments must be a JSON object"}}
 	}
 	err = s.compiled.Validate(doc)
 	if err == nil {
-		return nil
+		return raw, nil
 	}
 	verr, ok := err.(*validator.ValidationError)
 	if !ok {
-		return &argumentError{[]string{err.Error()}}
+		return nil, &argumentError{[]string{err.Error()}}
 	}
 	var problems []string
 	for _, leaf := range leaves(verr) {
 		problems = append(problems, describeViolation(leaf))
 	}
 	sort.Strings(problems)
-	return &argumentError{dedupe(problems)}
+	return nil, &argumentError{dedupe(problems)}
 }
 
 func leaves(e *validator.ValidationError) []*validator.ValidationError {
@@ -202,15 +203,9 @@ func dedupe(s []string) []string {
 	return out
 }
 
-// bind decodes validated arguments into the tool's params struct.
-func bind(args any, dst any) error {
-	raw, err := json.Marshal(args)
-	if err != nil {
-		return err
-	}
-	if args == nil {
-		raw = []byte("{}")
-	}
+// bind decodes validated arguments, as validate encoded them, into the
+// tool's params struct.
+func bind(raw json.RawMessage, dst any) error {
 	return json.Unmarshal(raw, dst)
 }
 

@@ -50,7 +50,7 @@ func (e *SettingsError) Unwrap() error { return e.Err }
 // not nil, times QCC requests, counts tool calls and sessions and exports
 // the guard's counters.
 func New(cfg *config.Config, version string, log *slog.Logger, m *metrics.Metrics) (*App, error) {
-	var rt http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()
+	var rt http.RoundTripper = qcc.NewTransport(cfg.MaxConcurrentCalls)
 	appKey, secretKey := cfg.AppKey, cfg.SecretKey
 	opts := []qcc.Option{qcc.WithTimeout(cfg.Timeout)}
 	if cfg.Demo {

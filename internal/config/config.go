@@ -286,6 +286,12 @@ func (c *Config) Load(getenv func(string) string) error {
 			e.Value = redisstore.RedactURL(c.RedisURL)
 			return e
 		}
+		if c.CacheFile != "" {
+			// The guard would never open the file: Redis holds what it
+			// would keep. Silently ignoring it would surprise whoever
+			// counts on it after Redis loses its data.
+			return c.bad("cache-file", "cannot be used with --redis-url: the cache, budget and cooldowns then live in Redis, shared by every replica")
+		}
 	}
 	if c.BaseURL != "" && !c.Demo {
 		// The qcc package owns the rule for a base URL; ask it.

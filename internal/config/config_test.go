@@ -269,6 +269,10 @@ func TestRedisSettings(t *testing.T) {
 		{[]string{"--demo", "--redis-timeout", "0s"}, nil, `--redis-timeout 0s: want a positive duration`},
 		{[]string{"--demo", "--replicas-hint", "0"}, nil, `--replicas-hint 0: want 1 or more`},
 		{[]string{"--demo", "--budget-local-allowance", "-1"}, nil, `--budget-local-allowance -1: want a whole number, 0 or more`},
+		{[]string{"--redis-url", "redis://h:1/0", "--cache-file", "/tmp/qcc.db"}, []string{"QCC_APP_KEY", "k", "QCC_SECRET_KEY", "0123456789abcdef"},
+			`--cache-file /tmp/qcc.db: cannot be used with --redis-url`},
+		{nil, []string{"QCC_APP_KEY", "k", "QCC_SECRET_KEY", "0123456789abcdef", "QCC_REDIS_URL", "redis://h:1/0", "QCC_CACHE_FILE", "/tmp/qcc.db"},
+			`QCC_CACHE_FILE="/tmp/qcc.db": cannot be used with --redis-url`},
 	} {
 		_, err := load(tc.args, env(tc.vars...))
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {

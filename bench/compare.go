@@ -1,0 +1,493 @@
+package main
+
+// Side by side: qcc-mcp against a bare mcp-go server (bench/bare) that
+// makes the same signed call, both on the sandbox served over real
+// loopback HTTP, as a user's server would reach QCC.
+//
+//	go run ./bench -compare                       # 3 interleaved repetitions of 3,200 calls each way
+//	go run ./bench -compare -compare-reps 5 -json
+//
+// Each repetition starts every server afresh, for each transport: stdio
+// with -compare-stdio calls in flight on one client, and streamable HTTP
+// with -compare-clients clients, each its own session. The order of the
+// two servers alternates between repetitions, so a neighbour's load on a
+// shared machine falls on both. qcc-mcp runs with --cache-ttl 0 and
+// --rate 0, and every call in flight has its own arguments (company ×
+// page_size × exact, 240 combinations cycled in order, more than the calls
+// in flight), so nothing is cached or coalesced: every call is one QCC
+// request. Reported per server and transport, as the median of the
+// repetitions: calls/s, latency p50/p99, server CPU per call (utime+stime
+// from /proc/PID/stat over the calls), peak RSS (VmHWM), the TCP
+// connections the sandbox's listener accepted during the calls, cold start
+// (exec to the first tools/list answer over stdio) and the size of the
+// tools/list result; then the ratios qcc-mcp/bare.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
+)
+
+// compareConfig is the command line of the side-by-side mode.
+type compareConfig struct {
+	on      bool
+	calls   int
+	reps    int
+	stdio   int
+	clients int
+}
+
+var cmp compareConfig
+
+// The keys of the loopback sandbox: shaped like QCC's (the server checks
+// a secret key's length), and fake.
+const (
+	benchAppKey    = "benchappkey0000000000000000000001"
+	benchSecretKey = "BENCHSECRETKEY00000000000000001"
+)
+
+// compareFlags declares the side-by-side mode's flags on fs.
+func compareFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&cmp.on, "compare", false, "instead of load and soak: qcc-mcp side by side with a bare mcp-go server (bench/bare), both on the sandbox over loopback HTTP")
+	fs.IntVar(&cmp.calls, "compare-calls", 3200, "calls per server, transport and repetition in -compare")
+	fs.IntVar(&cmp.reps, "compare-reps", 3, "interleaved repetitions in -compare; medians are reported")
+	fs.IntVar(&cmp.stdio, "compare-stdio", 16, "calls in flight over stdio in -compare")
+	fs.IntVar(&cmp.clients, "compare-clients", 64, "streamable-HTTP clients in -compare")
+}
+
+// demoCompanies are the sandbox companies that hold certificates.
+var demoCompanies = []string{"企查查科技有限公司", "苏州云帆智能制造股份有限公司", "华信创（北京）检测技术有限公司",
+	"杭州青禾软件技术有限公司", "深圳市海澜电子科技有限公司", "上海明德建设工程有限公司"}
+
+// distinctArgs are the arguments of call i: 240 combinations in turn.
+func distinctArgs(i int) map[string]any {
+	return map[string]any{"company": demoCompanies[i%6], "page_size": 1 + (i/6)%20, "exact": (i/120)%2 == 0}
+}
+
+// Measure is one server's figures for one transport and repetition.
+type Measure struct {
+	CallsPerSecond float64 `json:"calls_per_second"`
+	P50            float64 `json:"p50_ms"`
+	P99            float64 `json:"p99_ms"`
+	CPUPerCall     float64 `json:"cpu_us_per_call"`
+	PeakRSS        int64   `json:"peak_rss_bytes"`
+	UpstreamConns  int64   `json:"upstream_connections"`
+	ColdStart      float64 `json:"cold_start_ms,omitempty"`
+	ToolsListBytes int     `json:"tools_list_bytes,omitempty"`
+	Errors         int     `json:"errors"`
+}
+
+// CompareReport is the side-by-side result: medians per server and
+// transport, every repetition, and the ratios qcc-mcp/bare.
+type CompareReport struct {
+	Machine  Machine                       `json:"machine"`
+	Calls    int                           `json:"calls"`
+	Reps     int                           `json:"repetitions"`
+	Median   map[string]Measure            `json:"median"`
+	Ratio    map[string]map[string]float64 `json:"ratio_qcc_mcp_over_bare"`
+	All      map[string][]Measure          `json:"all"`
+	Failures []string                      `json:"failures"`
+}
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	n atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+// runCompare runs the side-by-side mode and prints its report; it returns
+// the exit status.
+func runCompare(cfg *config) int {
+	if cmp.calls < 1 || cmp.calls > 100000 || cmp.reps < 1 || cmp.reps > 20 || cmp.stdio < 1 || cmp.stdio > 256 ||
+		cmp.clients < 1 || cmp.clients > 1000 {
+		fmt.Fprintln(os.Stderr, "bench: -compare-calls 1..100000, -compare-reps 1..20, -compare-stdio 1..256, -compare-clients 1..1000")
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
+	defer cancel()
+	rep := &CompareReport{Machine: machine(), Calls: cmp.calls, Reps: cmp.reps, Median: map[string]Measure{},
+		Ratio: map[string]map[string]float64{}, All: map[string][]Measure{}, Failures: []string{}}
+	dir, err := os.MkdirTemp("", "qcc-mcp-compare-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	bins := map[string]string{"qcc-mcp": cfg.server}
+	if bins["qcc-mcp"] == "" {
+		if bins["qcc-mcp"], err = buildServer(ctx, dir); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+	}
+	if bins["bare"], err = buildBare(ctx, dir); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	cl := &countingListener{Listener: ln}
+	up := &http.Server{Handler: sandbox.New(sandbox.Config{AppKey: benchAppKey, SecretKey: benchSecretKey}), ReadHeaderTimeout: 10 * time.Second}
+	go up.Serve(cl)
+	defer up.Close()
+	base := "http://" + ln.Addr().String() + "/api"
+
+	names := []string{"qcc-mcp", "bare"}
+	for r := range cmp.reps {
+		order := names
+		if r%2 == 1 {
+			order = []string{"bare", "qcc-mcp"}
+		}
+		for _, mode := range []string{"stdio", "http"} {
+			for _, name := range order {
+				fmt.Fprintf(stderrLog, "bench: repetition %d/%d, %s over %s\n", r+1, cmp.reps, name, mode)
+				m, err := compareOnce(ctx, name, bins[name], mode, base, cl, cfg.token)
+				if err != nil {
+					rep.Failures = append(rep.Failures, fmt.Sprintf("%s over %s, repetition %d: %v", name, mode, r+1, err))
+					continue
+				}
+				key := name + "/" + mode
+				rep.All[key] = append(rep.All[key], m)
+			}
+		}
+	}
+	for key, ms := range rep.All {
+		rep.Median[key] = medianMeasure(ms)
+	}
+	for _, mode := range []string{"stdio", "http"} {
+		q, okQ := rep.Median["qcc-mcp/"+mode]
+		b, okB := rep.Median["bare/"+mode]
+		if !okQ || !okB {
+			continue
+		}
+		ratio := func(a, b float64) float64 {
+			if b == 0 {
+				return 0
+			}
+			return float64(int(a/b*100+0.5)) / 100
+		}
+		rep.Ratio[mode] = map[string]float64{
+			"calls_per_second": ratio(q.CallsPerSecond, b.CallsPerSecond),
+			"p50":              ratio(q.P50, b.P50),
+			"p99":              ratio(q.P99, b.P99),
+			"cpu_per_call":     ratio(q.CPUPerCall, b.CPUPerCall),
+			"peak_rss":         ratio(float64(q.PeakRSS), float64(b.PeakRSS)),
+			"upstream_conns":   ratio(float64(q.UpstreamConns), float64(b.UpstreamConns)),
+		}
+		if mode == "stdio" {
+			rep.Ratio[mode]["cold_start"] = ratio(q.ColdStart, b.ColdStart)
+			rep.Ratio[mode]["tools_list_bytes"] = ratio(float64(q.ToolsListBytes), float64(b.ToolsListBytes))
+		}
+	}
+	if cfg.jsonOut {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(rep)
+	} else {
+		printCompare(os.Stdout, rep)
+	}
+	if len(rep.Failures) > 0 {
+		return 1
+	}
+	return 0
+}
+
+// buildBare builds bench/bare into dir.
+func buildBare(ctx context.Context, dir string) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "bare")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./bench/bare")
+	cmd.Dir = filepath.Dir(strings.TrimSpace(string(out)))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./bench/bare: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// compareOnce starts one server for one transport, makes the calls and
+// stops it.
+func compareOnce(ctx context.Context, name, bin, mode, base string, cl *countingListener, token string) (Measure, error) {
+	var m Measure
+	args := []string{"--base-url", base}
+	if name == "qcc-mcp" {
+		args = append(args, "--cache-ttl", "0", "--rate", "0")
+	}
+	var addr string
+	if mode == "http" {
+		a, err := freeLoopbackAddr()
+		if err != nil {
+			return m, err
+		}
+		addr = a
+		args = append(args, "--transport", "http", "--addr", addr)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(serverEnv(token), "QCC_APP_KEY="+benchAppKey, "QCC_SECRET_KEY="+benchSecretKey)
+	cmd.Stderr = io.Discard
+	var stdin io.WriteCloser
+	var stdout io.ReadCloser
+	var err error
+	if mode == "stdio" {
+		if stdin, err = cmd.StdinPipe(); err != nil {
+			return m, err
+		}
+		if stdout, err = cmd.StdoutPipe(); err != nil {
+			return m, err
+		}
+	}
+	started := time.Now()
+	if err := cmd.Start(); err != nil {
+		return m, err
+	}
+	defer func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}()
+	pid := cmd.Process.Pid
+
+	var clients []*client.Client
+	inFlight := cmp.stdio
+	if mode == "stdio" {
+		c := client.NewClient(transport.NewIO(stdout, stdin, nil))
+		if err := c.Start(ctx); err != nil {
+			return m, err
+		}
+		defer c.Close()
+		init := mcp.InitializeRequest{}
+		init.Params.ProtocolVersion = mcp.ProtocolVersion20250618
+		init.Params.ClientInfo = mcp.Implementation{Name: "qcc-mcp-bench", Version: "1"}
+		if _, err := c.Initialize(ctx, init); err != nil {
+			return m, fmt.Errorf("initialize: %w", err)
+		}
+		list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+		if err != nil {
+			return m, fmt.Errorf("tools/list: %w", err)
+		}
+		m.ColdStart = ms(time.Since(started))
+		raw, _ := json.Marshal(list)
+		m.ToolsListBytes = len(raw)
+		clients = []*client.Client{c}
+	} else {
+		inFlight = cmp.clients
+		hc, _ := newHTTPClient(2*cmp.clients+4, token, nil, 30*time.Second)
+		if err := waitListening(ctx, addr, 30*time.Second); err != nil {
+			return m, err
+		}
+		for range cmp.clients {
+			c, err := connect(ctx, "http://"+addr+"/mcp", hc, mcp.ProtocolVersion20250618)
+			if err != nil {
+				return m, err
+			}
+			defer c.Close()
+			clients = append(clients, c)
+		}
+	}
+	// One warm-up call per client, not counted.
+	for i, c := range clients {
+		req := mcp.CallToolRequest{}
+		req.Params.Name = "search_certifications"
+		req.Params.Arguments = distinctArgs(i)
+		if _, err := c.CallTool(ctx, req); err != nil {
+			return m, fmt.Errorf("warm-up call: %w", err)
+		}
+	}
+
+	cpu0, err := cpuTicks(pid)
+	if err != nil {
+		return m, err
+	}
+	conns0 := cl.n.Load()
+	var next atomic.Int64
+	var errs atomic.Int64
+	lat := make([]time.Duration, cmp.calls)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for w := range inFlight {
+		c := clients[w%len(clients)]
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= cmp.calls || ctx.Err() != nil {
+					return
+				}
+				req := mcp.CallToolRequest{}
+				req.Params.Name = "search_certifications"
+				req.Params.Arguments = distinctArgs(i)
+				s := time.Now()
+				res, err := c.CallTool(ctx, req)
+				lat[i] = time.Since(s)
+				if err != nil || res.IsError || res.StructuredContent == nil {
+					errs.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	cpu1, err := cpuTicks(pid)
+	if err != nil {
+		return m, err
+	}
+	st, err := readProc(pid)
+	if err != nil {
+		return m, err
+	}
+	l := latencyOf(lat)
+	m.CallsPerSecond = float64(int(float64(cmp.calls)/elapsed.Seconds()*10)) / 10
+	m.P50, m.P99 = l.P50, l.P99
+	m.CPUPerCall = float64(int(float64(cpu1-cpu0)*1e6/clockTicks/float64(cmp.calls)*10)) / 10
+	m.PeakRSS = st.HWM
+	m.UpstreamConns = cl.n.Load() - conns0
+	m.Errors = int(errs.Load())
+	if m.Errors > 0 {
+		return m, fmt.Errorf("%d of %d calls failed", m.Errors, cmp.calls)
+	}
+	return m, nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every
+// Linux architecture Go supports.
+const clockTicks = 100
+
+// cpuTicks returns utime+stime of pid in clock ticks.
+func cpuTicks(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name in parentheses may hold spaces: count from after it.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, errors.New("unreadable /proc/PID/stat")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("short /proc/PID/stat")
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("unreadable times in /proc/PID/stat")
+	}
+	return u + s, nil
+}
+
+// waitListening waits until addr accepts a TCP connection.
+func waitListening(ctx context.Context, addr string, bound time.Duration) error {
+	deadline := time.Now().Add(bound)
+	for {
+		c, err := loopbackDialer().DialContext(ctx, "tcp", addr)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not listening within %s", addr, bound)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// medianMeasure takes each figure's median over the repetitions.
+func medianMeasure(ms []Measure) Measure {
+	med := func(f func(Measure) float64) float64 {
+		xs := make([]float64, len(ms))
+		for i, m := range ms {
+			xs[i] = f(m)
+		}
+		slices.Sort(xs)
+		if len(xs)%2 == 1 {
+			return xs[len(xs)/2]
+		}
+		return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+	}
+	return Measure{
+		CallsPerSecond: med(func(m Measure) float64 { return m.CallsPerSecond }),
+		P50:            med(func(m Measure) float64 { return m.P50 }),
+		P99:            med(func(m Measure) float64 { return m.P99 }),
+		CPUPerCall:     med(func(m Measure) float64 { return m.CPUPerCall }),
+		PeakRSS:        int64(med(func(m Measure) float64 { return float64(m.PeakRSS) })),
+		UpstreamConns:  int64(med(func(m Measure) float64 { return float64(m.UpstreamConns) })),
+		ColdStart:      med(func(m Measure) float64 { return m.ColdStart }),
+		ToolsListBytes: int(med(func(m Measure) float64 { return float64(m.ToolsListBytes) })),
+	}
+}
+
+// printCompare writes the report as a table.
+func printCompare(w io.Writer, r *CompareReport) {
+	fmt.Fprintf(w, "side by side: %d calls per server and transport, median of %d interleaved repetitions; %s, %d CPUs, load %s\n",
+		r.Calls, r.Reps, r.Machine.Go, r.Machine.CPUs, loadAvg())
+	fmt.Fprintf(w, "%-15s %10s %8s %8s %10s %10s %9s %10s %9s\n", "", "calls/s", "p50 ms", "p99 ms", "cpu µs/call", "peak RSS", "upstream", "cold ms", "list B")
+	for _, mode := range []string{"stdio", "http"} {
+		for _, name := range []string{"qcc-mcp", "bare"} {
+			m, ok := r.Median[name+"/"+mode]
+			if !ok {
+				continue
+			}
+			fmt.Fprintf(w, "%-15s %10.0f %8.2f %8.2f %10.1f %10s %9d %10.1f %9d\n", name+"/"+mode, m.CallsPerSecond, m.P50, m.P99,
+				m.CPUPerCall, mib(m.PeakRSS), m.UpstreamConns, m.ColdStart, m.ToolsListBytes)
+		}
+		if ra, ok := r.Ratio[mode]; ok {
+			fmt.Fprintf(w, "%-15s %9.2f× %7.2f× %7.2f× %9.2f× %9.2f× %8.2f× %9.2f× %8.2f×\n", "ratio/"+mode, ra["calls_per_second"], ra["p50"], ra["p99"],
+				ra["cpu_per_call"], ra["peak_rss"], ra["upstream_conns"], ra["cold_start"], ra["tools_list_bytes"])
+		}
+	}
+	for _, f := range r.Failures {
+		fmt.Fprintln(w, "FAIL:", f)
+	}
+}
+
+// loadAvg is the 1-minute load average, to say how busy the machine was.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
