@@ -46,29 +46,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-const docCompany = "企查查科技有限公司"
-
-// searchDoc calls search_certifications for the vendor document's company
-// and checks the demo answer.
-func searchDoc(t *testing.T, c *client.Client) {
-	t.Helper()
-	res, err := testkit.CallTool(c, "search_certifications", map[string]any{"company": docCompany})
-	if err != nil || res.IsError {
-		t.Fatalf("search: %s", testkit.DescribeCall("", res, err))
-	}
-	raw, _ := json.Marshal(res.StructuredContent)
-	var out struct {
-		Total          int
-		Certifications []struct{ ID string }
-		Source         struct{ Demo bool }
-	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatal(err)
-	}
-	if out.Total == 0 || len(out.Certifications) == 0 || !out.Source.Demo {
-		t.Fatalf("search result %s: want certificates marked as demo", raw)
-	}
-}
+const docCompany = testkit.DocCompany
 
 func TestStdioSubprocess(t *testing.T) {
 	var stderr testkit.SyncBuffer
@@ -86,7 +64,7 @@ func TestStdioSubprocess(t *testing.T) {
 	if len(tools.Tools) != 3 {
 		t.Fatalf("%d tools, want 3", len(tools.Tools))
 	}
-	searchDoc(t, c)
+	testkit.SearchDemo(t, c)
 	c.Close()
 	// Logs go to stderr: the call's log line must be there.
 	testkit.WaitFor(t, "the tool call's log line on stderr", func() bool {

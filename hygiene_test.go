@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -86,21 +87,21 @@ func TestSecretHygiene(t *testing.T) {
 			header       map[string]string
 			want         int
 		}{
-			{"POST", "/mcp", mcpHeaders(nil), http.StatusUnauthorized},
-			{"POST", "/mcp", mcpHeaders(map[string]string{"Authorization": "Bearer wrong-" + canaryBearer}), http.StatusUnauthorized},
-			{"POST", "/mcp", mcpHeaders(map[string]string{"Authorization": "Basic " + canaryBearer}), http.StatusUnauthorized},
-			{"POST", "/mcp?access_token=" + canaryBearer, mcpHeaders(nil), http.StatusBadRequest},
-			{"POST", "/mcp?key=" + canarySecret, mcpHeaders(auth), http.StatusBadRequest},
-			{"POST", "/mcp", mcpHeaders(map[string]string{"Authorization": "Bearer " + canaryBearer, "Origin": "https://evil.example"}), http.StatusForbidden},
+			{"POST", "/mcp", testkit.MCPHeaders(nil), http.StatusUnauthorized},
+			{"POST", "/mcp", testkit.MCPHeaders(map[string]string{"Authorization": "Bearer wrong-" + canaryBearer}), http.StatusUnauthorized},
+			{"POST", "/mcp", testkit.MCPHeaders(map[string]string{"Authorization": "Basic " + canaryBearer}), http.StatusUnauthorized},
+			{"POST", "/mcp?access_token=" + canaryBearer, testkit.MCPHeaders(nil), http.StatusBadRequest},
+			{"POST", "/mcp?key=" + canarySecret, testkit.MCPHeaders(auth), http.StatusBadRequest},
+			{"POST", "/mcp", testkit.MCPHeaders(map[string]string{"Authorization": "Bearer " + canaryBearer, "Origin": "https://evil.example"}), http.StatusForbidden},
 			{"GET", "/sse", nil, http.StatusUnauthorized},
-			{"POST", "/message?sessionId=no-such-session", mcpHeaders(nil), http.StatusUnauthorized},
+			{"POST", "/message?sessionId=no-such-session", testkit.MCPHeaders(nil), http.StatusUnauthorized},
 			{"GET", "/metrics", nil, http.StatusUnauthorized},
 			{"GET", "/metrics", auth, http.StatusOK},
 			{"GET", "/healthz", nil, http.StatusOK},
 			{"GET", "/readyz", nil, http.StatusOK},
 			{"GET", "/no-such-page", auth, http.StatusNotFound},
 		} {
-			req, err := http.NewRequest(rq.method, "http://"+s.addr+rq.path, strings.NewReader(initBody))
+			req, err := http.NewRequest(rq.method, "http://"+s.addr+rq.path, strings.NewReader(testkit.InitializeBody))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -396,11 +397,7 @@ func (o *outputSet) add(name, text string) {
 func (o *outputSet) all() map[string]string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	out := make(map[string]string, len(o.out))
-	for k, v := range o.out {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(o.out)
 }
 
 func excerpt(s string, i int) string {
@@ -424,17 +421,6 @@ func (rt recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 		io.Closer
 	}{io.TeeReader(resp.Body, rt.log), resp.Body}
 	return resp, nil
-}
-
-const initBody = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
-
-// mcpHeaders are the headers of a streamable HTTP POST, with extra.
-func mcpHeaders(extra map[string]string) map[string]string {
-	h := map[string]string{"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-	for k, v := range extra {
-		h[k] = v
-	}
-	return h
 }
 
 // hexToken matches what looks like a signed QCC Token.

@@ -1,13 +1,11 @@
 package tools_test
 
 import (
-	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/qcc-mcp/qcc-mcp/qcc"
+	"github.com/qcc-mcp/qcc-mcp/internal/testkit"
 	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
 	"github.com/qcc-mcp/qcc-mcp/tools"
@@ -123,7 +121,7 @@ func TestCheckStandardAliasesMatchTheSandboxTypes(t *testing.T) {
 func TestCheckRefusedUpFrontWhenTheBudgetCannotPay(t *testing.T) {
 	now := func() time.Time { return fixedNow }
 	sb := sandbox.New(sandbox.Config{Now: now})
-	qc := mustClient(t, sb, now)
+	qc := testkit.Client(t, sb, now, nil)
 	g, err := guard.New(qc, guard.Config{Rate: guard.Off, Now: now, MaxCallsPerDay: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -151,14 +149,3 @@ func TestCheckRefusedUpFrontWhenTheBudgetCannotPay(t *testing.T) {
 		t.Fatalf("a list the budget can pay for was refused:\n%s", text)
 	}
 }
-
-func mustClient(t *testing.T, sb *sandbox.Sandbox, now func() time.Time) *qcc.Client {
-	t.Helper()
-	qc, err := qcc.New(sandbox.DemoAppKey, sandbox.DemoSecretKey, qcc.WithHTTPClient(&http.Client{Transport: sb.Transport()}), qcc.WithClock(now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return qc
-}
-
-var _ = context.Background

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -35,15 +34,16 @@ type envOption func(*tools.Options)
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
-	now := func() time.Time { return fixedNow }
-	sb := sandbox.New(sandbox.Config{Now: now})
-	qc, err := qcc.New(sandbox.DemoAppKey, sandbox.DemoSecretKey,
-		qcc.WithHTTPClient(&http.Client{Transport: sb.Transport()}),
-		qcc.WithClock(now), qcc.WithTimeout(5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb, qc := sandboxClient(t, qcc.WithTimeout(5*time.Second))
 	return newEnvWithBackend(t, sb, qc, opts...)
+}
+
+// sandboxClient returns a sandbox and a QCC client on it, both on fixedNow.
+func sandboxClient(t testing.TB, opts ...qcc.Option) (*sandbox.Sandbox, *qcc.Client) {
+	t.Helper()
+	now := func() time.Time { return fixedNow }
+	sb := testkit.Sandbox(now)
+	return sb, testkit.Client(t, sb, now, nil, opts...)
 }
 
 func newEnvWithBackend(t *testing.T, sb *sandbox.Sandbox, b guard.Upstream, opts ...envOption) *env {
@@ -131,15 +131,9 @@ func mustTime(t *testing.T, s string) time.Time {
 // directly where the encoding itself is under test.
 func newHandlers(t *testing.T) map[string]server.ToolHandlerFunc {
 	t.Helper()
-	now := func() time.Time { return fixedNow }
-	sb := sandbox.New(sandbox.Config{Now: now})
-	qc, err := qcc.New(sandbox.DemoAppKey, sandbox.DemoSecretKey,
-		qcc.WithHTTPClient(&http.Client{Transport: sb.Transport()}), qcc.WithClock(now))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, qc := sandboxClient(t)
 	out := map[string]server.ToolHandlerFunc{}
-	for _, tool := range tools.Tools(qc, tools.Options{Now: now}) {
+	for _, tool := range tools.Tools(qc, tools.Options{Now: func() time.Time { return fixedNow }}) {
 		out[tool.Tool.Name] = tool.Handler
 	}
 	return out

@@ -131,7 +131,7 @@ func TestProgressOverHTTP(t *testing.T) {
 func TestProgressOverStdio(t *testing.T) {
 	now := func() time.Time { return fixedNow }
 	sb := sandbox.New(sandbox.Config{Now: now})
-	qc := mustClient(t, sb, now)
+	qc := testkit.Client(t, sb, now, nil)
 	g, err := guard.New(qc, guard.Config{Rate: guard.Off, CacheTTL: guard.Off, Now: now})
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -24,7 +23,7 @@ import (
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
 )
 
-const docCompany = "企查查科技有限公司"
+const docCompany = testkit.DocCompany
 
 const (
 	faultAppKey    = "fault-app-key-0042"
@@ -80,28 +79,6 @@ func startUpstream(t *testing.T, baseURL string, log *slog.Logger) *appserver.Se
 	return appserver.Start(t, []string{"--rate", "0", "--cache-ttl", "0"}, func(k string) string { return vars[k] }, log)
 }
 
-// searchDoc calls search_certifications for the vendor document's company
-// and checks the demo answer.
-func searchDoc(t *testing.T, c *client.Client) {
-	t.Helper()
-	res, err := testkit.CallTool(c, "search_certifications", map[string]any{"company": docCompany})
-	if err != nil || res.IsError {
-		t.Fatalf("search: %s", testkit.DescribeCall("", res, err))
-	}
-	raw, _ := json.Marshal(res.StructuredContent)
-	var out struct {
-		Total          int
-		Certifications []struct{ ID string }
-		Source         struct{ Demo bool }
-	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatal(err)
-	}
-	if out.Total == 0 || len(out.Certifications) == 0 || !out.Source.Demo {
-		t.Fatalf("search result %s: want certificates marked as demo", raw)
-	}
-}
-
 // TestServesEveryTransportAndVersion: the assembled server answers a
 // search over streamable HTTP in each protocol era and over legacy SSE.
 func TestServesEveryTransportAndVersion(t *testing.T) {
@@ -122,10 +99,10 @@ func TestServesEveryTransportAndVersion(t *testing.T) {
 			if version != mcp.LATEST_PROTOCOL_VERSION && res.ProtocolVersion != version {
 				t.Errorf("negotiated %q, want %q", res.ProtocolVersion, version)
 			}
-			searchDoc(t, c)
+			testkit.SearchDemo(t, c)
 		})
 	}
-	t.Run("sse", func(t *testing.T) { searchDoc(t, testkit.OpenSSEClient(t, s.URL, nil)) })
+	t.Run("sse", func(t *testing.T) { testkit.SearchDemo(t, testkit.OpenSSEClient(t, s.URL, nil)) })
 }
 
 // TestUpstreamFaults points the real server at an upstream that is slower
@@ -297,5 +274,5 @@ func TestConcurrencyCapAnswersBusy(t *testing.T) {
 
 	testkit.AwaitSlowCall(t, slowDone)
 	testkit.WaitForMetric(t, ts.URL+"/metrics", nil, "qcc_mcp_tool_calls_in_flight", 0)
-	searchDoc(t, otherClient)
+	testkit.SearchDemo(t, otherClient)
 }

@@ -66,7 +66,7 @@ func TestModernCancelCannotReachAnotherClient(t *testing.T) {
 	for id := range 10 {
 		body := `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":` + strconv.Itoa(id) + `,"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",` +
 			`"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"}}}}`
-		resp := do(t, "POST", ts.URL+"/mcp", body, mcpHeaders(map[string]string{
+		resp := do(t, "POST", ts.URL+"/mcp", body, testkit.MCPHeaders(map[string]string{
 			mcp.HeaderProtocolVersion: mcp.ProtocolVersion20260728, "Mcp-Method": "notifications/cancelled"}))
 		if resp.StatusCode != http.StatusAccepted {
 			b, _ := io.ReadAll(resp.Body)
@@ -84,7 +84,7 @@ func TestModernCancelCannotReachAnotherClient(t *testing.T) {
 func TestLongLivedStreamsShareTheCap(t *testing.T) {
 	f, ts := newTestServer(t, func(o *Options) { o.MaxSSEStreams = 3 })
 	sid := initializeLegacy(t, ts.URL)
-	get := mcpHeaders(map[string]string{"Accept": "text/event-stream", server.HeaderKeySessionID: sid,
+	get := testkit.MCPHeaders(map[string]string{"Accept": "text/event-stream", server.HeaderKeySessionID: sid,
 		mcp.HeaderProtocolVersion: mcp.ProtocolVersion20250618})
 	for i := range 2 {
 		if resp := openSSE(t, ts.URL+"/mcp", get); resp.StatusCode != http.StatusOK {
@@ -108,7 +108,7 @@ func TestLongLivedStreamsShareTheCap(t *testing.T) {
 // its id.
 func initializeLegacy(t *testing.T, base string) string {
 	t.Helper()
-	resp := do(t, "POST", base+"/mcp", initBody, mcpHeaders(nil))
+	resp := do(t, "POST", base+"/mcp", testkit.InitializeBody, testkit.MCPHeaders(nil))
 	sid := resp.Header.Get(server.HeaderKeySessionID)
 	if resp.StatusCode != http.StatusOK || sid == "" {
 		t.Fatalf("initialize: %d, session %q", resp.StatusCode, sid)
@@ -127,7 +127,7 @@ func TestLegacySessionsAreReal(t *testing.T) {
 		if id != "" {
 			h[server.HeaderKeySessionID] = id
 		}
-		return do(t, "POST", ts.URL+"/mcp", `{"jsonrpc":"2.0","id":5,"method":"ping"}`, mcpHeaders(h)).StatusCode
+		return do(t, "POST", ts.URL+"/mcp", `{"jsonrpc":"2.0","id":5,"method":"ping"}`, testkit.MCPHeaders(h)).StatusCode
 	}
 	if got := ping(sid); got != http.StatusOK {
 		t.Fatalf("ping in an issued session: %d", got)
@@ -147,7 +147,7 @@ func TestLegacySessionsAreReal(t *testing.T) {
 	}
 	// The cap: one more session fits, the third is refused.
 	initializeLegacy(t, ts.URL)
-	if resp := do(t, "POST", ts.URL+"/mcp", initBody, mcpHeaders(nil)); resp.StatusCode != http.StatusServiceUnavailable {
+	if resp := do(t, "POST", ts.URL+"/mcp", testkit.InitializeBody, testkit.MCPHeaders(nil)); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("initialize over MaxSessions: %d, want 503", resp.StatusCode)
 	}
 	if resp := do(t, "DELETE", ts.URL+"/mcp", "", noAccept); resp.StatusCode != http.StatusOK {
@@ -181,9 +181,9 @@ func TestHostCheckedOnEveryEndpoint(t *testing.T) {
 		{"GET", "/healthz", "evil.com", http.StatusOK},
 		{"GET", "/readyz", "evil.com", http.StatusOK},
 	} {
-		req, _ := http.NewRequest(c.method, ts.URL+c.path, strings.NewReader(initBody))
+		req, _ := http.NewRequest(c.method, ts.URL+c.path, strings.NewReader(testkit.InitializeBody))
 		req.Host = c.host
-		for k, v := range mcpHeaders(nil) {
+		for k, v := range testkit.MCPHeaders(nil) {
 			req.Header.Set(k, v)
 		}
 		resp, err := http.DefaultClient.Do(req)
@@ -201,7 +201,7 @@ func TestHostCheckedOnEveryEndpoint(t *testing.T) {
 func TestCredentialParamsAnyCase(t *testing.T) {
 	_, ts := newTestServer(t, withToken)
 	for _, q := range []string{"token", "Token", "TOKEN", "Access_Token", "API_KEY"} {
-		if resp := do(t, "POST", ts.URL+"/mcp?"+q+"=x", initBody, mcpHeaders(nil)); resp.StatusCode != http.StatusBadRequest {
+		if resp := do(t, "POST", ts.URL+"/mcp?"+q+"=x", testkit.InitializeBody, testkit.MCPHeaders(nil)); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("?%s=: %d, want 400", q, resp.StatusCode)
 		}
 	}
@@ -232,7 +232,7 @@ func TestReadyzAnswersDuringTheDrain(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("/readyz during the drain: %d, want 503", resp.StatusCode)
 	}
-	if resp := do(t, "POST", "http://"+addr+"/mcp", initBody, mcpHeaders(nil)); resp.StatusCode != http.StatusServiceUnavailable {
+	if resp := do(t, "POST", "http://"+addr+"/mcp", testkit.InitializeBody, testkit.MCPHeaders(nil)); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("a new request during the drain: %d, want 503", resp.StatusCode)
 	}
 	wg.Wait()

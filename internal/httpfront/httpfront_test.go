@@ -74,17 +74,7 @@ func withToken(o *Options) { o.AuthToken = testToken }
 
 func do(t *testing.T, method, url string, body string, header map[string]string) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := testkit.Request(t, context.Background(), method, url, body, header)
 	t.Cleanup(func() { resp.Body.Close() })
 	return resp
 }
@@ -93,27 +83,10 @@ func do(t *testing.T, method, url string, body string, header map[string]string)
 func openSSE(t *testing.T, url string, header map[string]string) *http.Response {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); resp.Body.Close() })
+	t.Cleanup(cancel)
+	resp := testkit.Request(t, ctx, http.MethodGet, url, "", header)
+	t.Cleanup(func() { resp.Body.Close() })
 	return resp
-}
-
-const initBody = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
-
-func mcpHeaders(extra map[string]string) map[string]string {
-	h := map[string]string{"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-	for k, v := range extra {
-		h[k] = v
-	}
-	return h
 }
 
 func TestBearerAuth(t *testing.T) {
@@ -123,23 +96,23 @@ func TestBearerAuth(t *testing.T) {
 		header       map[string]string
 		want         int
 	}{
-		"no token":           {"POST", "/mcp", mcpHeaders(nil), http.StatusUnauthorized},
-		"wrong token":        {"POST", "/mcp", mcpHeaders(map[string]string{"Authorization": "Bearer nope"}), http.StatusUnauthorized},
-		"wrong scheme":       {"POST", "/mcp", mcpHeaders(map[string]string{"Authorization": "Basic " + testToken}), http.StatusUnauthorized},
-		"token prefix":       {"POST", "/mcp", mcpHeaders(map[string]string{"Authorization": "Bearer " + testToken[:10]}), http.StatusUnauthorized},
-		"right token":        {"POST", "/mcp", mcpHeaders(map[string]string{"Authorization": "Bearer " + testToken}), http.StatusOK},
+		"no token":           {"POST", "/mcp", testkit.MCPHeaders(nil), http.StatusUnauthorized},
+		"wrong token":        {"POST", "/mcp", testkit.MCPHeaders(map[string]string{"Authorization": "Bearer nope"}), http.StatusUnauthorized},
+		"wrong scheme":       {"POST", "/mcp", testkit.MCPHeaders(map[string]string{"Authorization": "Basic " + testToken}), http.StatusUnauthorized},
+		"token prefix":       {"POST", "/mcp", testkit.MCPHeaders(map[string]string{"Authorization": "Bearer " + testToken[:10]}), http.StatusUnauthorized},
+		"right token":        {"POST", "/mcp", testkit.MCPHeaders(map[string]string{"Authorization": "Bearer " + testToken}), http.StatusOK},
 		"sse without token":  {"GET", "/sse", nil, http.StatusUnauthorized},
-		"message no token":   {"POST", "/message?sessionId=x", mcpHeaders(nil), http.StatusUnauthorized},
+		"message no token":   {"POST", "/message?sessionId=x", testkit.MCPHeaders(nil), http.StatusUnauthorized},
 		"metrics no token":   {"GET", "/metrics", nil, http.StatusUnauthorized},
 		"metrics with token": {"GET", "/metrics", map[string]string{"Authorization": "Bearer " + testToken}, http.StatusNotFound},
 		"healthz is open":    {"GET", "/healthz", nil, http.StatusOK},
 		"readyz is open":     {"GET", "/readyz", nil, http.StatusOK},
-		"token in URL":       {"POST", "/mcp?access_token=" + testToken, mcpHeaders(nil), http.StatusBadRequest},
+		"token in URL":       {"POST", "/mcp?access_token=" + testToken, testkit.MCPHeaders(nil), http.StatusBadRequest},
 	} {
 		t.Run(name, func(t *testing.T) {
 			body := ""
 			if tc.method == "POST" {
-				body = initBody
+				body = testkit.InitializeBody
 			}
 			resp := do(t, tc.method, ts.URL+tc.path, body, tc.header)
 			if resp.StatusCode != tc.want {
@@ -201,7 +174,7 @@ func TestOriginChecks(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, ts := newTestServer(t, func(o *Options) { o.AllowedOrigins = tc.allowed })
-			h := mcpHeaders(nil)
+			h := testkit.MCPHeaders(nil)
 			if tc.origin != "" {
 				h["Origin"] = tc.origin
 			}
@@ -212,7 +185,7 @@ func TestOriginChecks(t *testing.T) {
 					t.Errorf("GET /sse did not open a stream: Content-Type %q", resp.Header.Get("Content-Type"))
 				}
 			} else {
-				resp = do(t, "POST", ts.URL+tc.path, initBody, h)
+				resp = do(t, "POST", ts.URL+tc.path, testkit.InitializeBody, h)
 			}
 			if resp.StatusCode != tc.want {
 				t.Errorf("status %d, want %d", resp.StatusCode, tc.want)
@@ -253,12 +226,12 @@ func TestBodyLimit(t *testing.T) {
 	_, ts := newTestServer(t, func(o *Options) { o.MaxBodyBytes = 4096 })
 	big := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"` +
 		strings.Repeat("企", 5000) + `"}}}`
-	resp := do(t, "POST", ts.URL+"/mcp", big, mcpHeaders(nil))
+	resp := do(t, "POST", ts.URL+"/mcp", big, testkit.MCPHeaders(nil))
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("oversized body: %d, want 413", resp.StatusCode)
 	}
 	// The server carries on.
-	resp = do(t, "POST", ts.URL+"/mcp", initBody, mcpHeaders(nil))
+	resp = do(t, "POST", ts.URL+"/mcp", testkit.InitializeBody, testkit.MCPHeaders(nil))
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("after an oversized body: %d", resp.StatusCode)
 	}
@@ -285,10 +258,10 @@ func TestAccessLog(t *testing.T) {
 	_, ts := newTestServer(t, withToken, func(o *Options) {
 		o.Logger = logging.New(logs, slog.LevelInfo, func(string) string { return "1" })
 	})
-	h := mcpHeaders(map[string]string{"Authorization": "Bearer " + testToken})
-	do(t, "POST", ts.URL+"/mcp", initBody, h)
+	h := testkit.MCPHeaders(map[string]string{"Authorization": "Bearer " + testToken})
+	do(t, "POST", ts.URL+"/mcp", testkit.InitializeBody, h)
 	do(t, "POST", ts.URL+"/mcp", `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}`, h)
-	do(t, "POST", ts.URL+"/mcp", initBody, mcpHeaders(nil))
+	do(t, "POST", ts.URL+"/mcp", testkit.InitializeBody, testkit.MCPHeaders(nil))
 	out := logs.String()
 	for _, want := range []string{"method=POST path=/mcp status=200", "tool=echo", "status=401", "duration="} {
 		if !strings.Contains(out, want) {

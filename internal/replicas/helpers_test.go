@@ -26,13 +26,27 @@ import (
 )
 
 // docCompany is the vendor document's example company, in the sandbox.
-const docCompany = "企查查科技有限公司"
+const docCompany = testkit.DocCompany
 
 // eras are the two protocol eras every case runs in: stateless 2026-07-28
 // (mcp-go's default) and a legacy session-based client.
-var eras = []struct{ name, version string }{
+var eras = []protocolEra{
 	{"2026-07-28", mcp.LATEST_PROTOCOL_VERSION},
 	{"legacy-2025-06-18", mcp.ProtocolVersion20250618},
+}
+
+// protocolEra is a protocol version and the name of its subtests.
+type protocolEra struct{ name, version string }
+
+// eachEra runs run as a parallel subtest in each of the eras.
+func eachEra(t *testing.T, run func(t *testing.T, era protocolEra)) {
+	t.Helper()
+	for _, era := range eras {
+		t.Run(era.name, func(t *testing.T) {
+			t.Parallel()
+			run(t, era)
+		})
+	}
 }
 
 // cluster is n replicas of the whole server on one redis-server, asking
@@ -87,6 +101,27 @@ func startCluster(t *testing.T, n int, args ...string) *cluster {
 
 // qccCalls is how many requests reached the sandbox from any replica.
 func (c *cluster) qccCalls() int { return c.sb.TotalCalls() }
+
+// waitRedisUp waits until every replica's qcc_mcp_redis_up is up (1 or 0).
+func (c *cluster) waitRedisUp(up float64) {
+	c.t.Helper()
+	for _, r := range c.reps {
+		testkit.WaitForMetric(c.t, r.URL+"/metrics", nil, "qcc_mcp_redis_up", up)
+	}
+}
+
+// wantSharing asks company, new to the cluster, three times over cl: the
+// replicas share their state when that makes one QCC call.
+func (c *cluster) wantSharing(cl *client.Client, company, after string) {
+	c.t.Helper()
+	before := c.qccCalls()
+	for range 3 {
+		mustAnswer(c.t, cl, company)
+	}
+	if n := c.qccCalls() - before; n != 1 {
+		c.t.Errorf("after %s, one question on 3 replicas made %d QCC calls, want 1", after, n)
+	}
+}
 
 // roundRobin sends each HTTP request to the next replica in turn, as a
 // load balancer without affinity would.

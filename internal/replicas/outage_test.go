@@ -127,8 +127,7 @@ func TestLocalAllowanceAddedBack(t *testing.T) {
 		t.Fatalf("QCC calls %d, want 1 + the allowance of 2", n)
 	}
 	c.redis.Restart() // empty: the count is re-seeded from what the replica knows
-	testkit.WaitForMetric(t, c.reps[0].URL+"/metrics", nil, "qcc_mcp_redis_up", 1)
-	testkit.WaitForMetric(t, c.reps[1].URL+"/metrics", nil, "qcc_mcp_redis_up", 1)
+	c.waitRedisUp(1)
 	testkit.WaitForMetric(t, c.reps[1].URL+"/metrics", nil, "qcc_mcp_budget_used_today", 3)
 }
 
@@ -137,46 +136,33 @@ func TestLocalAllowanceAddedBack(t *testing.T) {
 // answers again, the replicas share again without a restart.
 func TestRedisHung(t *testing.T) {
 	t.Parallel()
-	for _, era := range eras {
-		t.Run(era.name, func(t *testing.T) {
-			t.Parallel()
-			c := startCluster(t, 3, deadline...)
-			cl := warm(t, c, era.version)
-			c.redis.Stop()
-			stopped := true
-			defer func() {
-				if stopped {
-					c.redis.Cont()
+	eachEra(t, func(t *testing.T, era protocolEra) {
+		c := startCluster(t, 3, deadline...)
+		cl := warm(t, c, era.version)
+		c.redis.Stop()
+		stopped := true
+		defer func() {
+			if stopped {
+				c.redis.Cont()
+			}
+		}()
+		// A call meets a few 250 ms deadlines before the breaker opens;
+		// 2 s bounds that with room for a loaded machine.
+		var wg sync.WaitGroup
+		for _, company := range append(distinct("hung", 6), docCompany, docCompany) {
+			wg.Go(func() {
+				if text, ok := timed(t, cl, company, 2*time.Second); !ok {
+					t.Errorf("with Redis hung, %s: %s", company, text)
 				}
-			}()
-			// A call meets a few 250 ms deadlines before the breaker opens;
-			// 2 s bounds that with room for a loaded machine.
-			var wg sync.WaitGroup
-			for _, company := range append(distinct("hung", 6), docCompany, docCompany) {
-				wg.Go(func() {
-					if text, ok := timed(t, cl, company, 2*time.Second); !ok {
-						t.Errorf("with Redis hung, %s: %s", company, text)
-					}
-				})
-			}
-			wg.Wait()
-			for _, r := range c.reps {
-				testkit.WaitForMetric(t, r.URL+"/metrics", nil, "qcc_mcp_redis_up", 0)
-			}
-			c.redis.Cont()
-			stopped = false
-			for _, r := range c.reps {
-				testkit.WaitForMetric(t, r.URL+"/metrics", nil, "qcc_mcp_redis_up", 1)
-			}
-			before := c.qccCalls()
-			for range 3 {
-				mustAnswer(t, cl, "恢复后共享测试公司")
-			}
-			if n := c.qccCalls() - before; n != 1 {
-				t.Errorf("after Redis came back, one question on 3 replicas made %d QCC calls, want 1", n)
-			}
-		})
-	}
+			})
+		}
+		wg.Wait()
+		c.waitRedisUp(0)
+		c.redis.Cont()
+		stopped = false
+		c.waitRedisUp(1)
+		c.wantSharing(cl, "恢复后共享测试公司", "Redis came back")
+	})
 }
 
 // TestRedisRestartedResumesSharing: Redis killed and started again empty;
@@ -194,16 +180,8 @@ func TestRedisRestartedResumesSharing(t *testing.T) {
 		testkit.WaitForMetric(t, c.reps[i].URL+"/metrics", nil, "qcc_mcp_redis_up", 0)
 	}
 	c.redis.Restart()
-	for _, r := range c.reps {
-		testkit.WaitForMetric(t, r.URL+"/metrics", nil, "qcc_mcp_redis_up", 1)
-	}
-	before := c.qccCalls()
-	for range 3 {
-		mustAnswer(t, cl, "重启后共享测试公司")
-	}
-	if n := c.qccCalls() - before; n != 1 {
-		t.Errorf("after Redis restarted, one question on 3 replicas made %d QCC calls, want 1", n)
-	}
+	c.waitRedisUp(1)
+	c.wantSharing(cl, "重启后共享测试公司", "Redis restarted")
 	// One line when Redis went, one when it came back, on each replica,
 	// and never the URL's secret parts.
 	for i, buf := range c.logs {
@@ -220,33 +198,30 @@ func TestRedisRestartedResumesSharing(t *testing.T) {
 // read), re-seed it from what they know, so only 3 more calls reach QCC.
 func TestRedisEmptiedMidDay(t *testing.T) {
 	t.Parallel()
-	for _, era := range eras {
-		t.Run(era.name, func(t *testing.T) {
-			t.Parallel()
-			c := startCluster(t, 3, "--max-calls-per-day", "7")
-			a := c.client(era.version, 0)
-			for _, company := range distinct("before-flush", 4) {
-				mustAnswer(t, a, company)
+	eachEra(t, func(t *testing.T, era protocolEra) {
+		c := startCluster(t, 3, "--max-calls-per-day", "7")
+		a := c.client(era.version, 0)
+		for _, company := range distinct("before-flush", 4) {
+			mustAnswer(t, a, company)
+		}
+		for _, r := range c.reps {
+			if got := metric(t, r, "qcc_mcp_budget_used_today"); got != 4 {
+				t.Fatalf("budget used %v, want 4", got)
 			}
-			for _, r := range c.reps {
-				if got := metric(t, r, "qcc_mcp_budget_used_today"); got != 4 {
-					t.Fatalf("budget used %v, want 4", got)
-				}
+		}
+		c.redis.FlushAll()
+		// FLUSHALL took the legacy sessions too (they live in Redis),
+		// so these clients are opened after it, as a legacy client
+		// initializes again after any lost session.
+		others := []*client.Client{c.client(era.version, 1), c.client(era.version, 2)}
+		answered := 0
+		for i, company := range distinct("after-flush", 10) {
+			if res, err := search(others[i%2], company); err == nil && !res.IsError {
+				answered++
 			}
-			c.redis.FlushAll()
-			// FLUSHALL took the legacy sessions too (they live in Redis),
-			// so these clients are opened after it, as a legacy client
-			// initializes again after any lost session.
-			others := []*client.Client{c.client(era.version, 1), c.client(era.version, 2)}
-			answered := 0
-			for i, company := range distinct("after-flush", 10) {
-				if res, err := search(others[i%2], company); err == nil && !res.IsError {
-					answered++
-				}
-			}
-			if n := c.qccCalls(); n != 7 || answered != 3 {
-				t.Errorf("after FLUSHALL: %d QCC calls in all, %d answered on B and C; want 7 and 3", n, answered)
-			}
-		})
-	}
+		}
+		if n := c.qccCalls(); n != 7 || answered != 3 {
+			t.Errorf("after FLUSHALL: %d QCC calls in all, %d answered on B and C; want 7 and 3", n, answered)
+		}
+	})
 }

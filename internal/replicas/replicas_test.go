@@ -14,41 +14,35 @@ import (
 // answered from the shared cache.
 func TestRepeatedQuestionPaidOnce(t *testing.T) {
 	t.Parallel()
-	for _, era := range eras {
-		t.Run(era.name, func(t *testing.T) {
-			t.Parallel()
-			c := startCluster(t, 3)
-			cl := c.client(era.version)
-			for range 6 {
-				mustAnswer(t, cl, docCompany)
-			}
-			if n := c.qccCalls(); n != 1 {
-				t.Errorf("6 identical questions over 3 replicas made %d QCC calls, want 1", n)
-			}
-		})
-	}
+	eachEra(t, func(t *testing.T, era protocolEra) {
+		c := startCluster(t, 3)
+		cl := c.client(era.version)
+		for range 6 {
+			mustAnswer(t, cl, docCompany)
+		}
+		if n := c.qccCalls(); n != 1 {
+			t.Errorf("6 identical questions over 3 replicas made %d QCC calls, want 1", n)
+		}
+	})
 }
 
 // TestConcurrentIdenticalCallsShareOneRequest: 30 identical calls at once,
 // spread over the replicas while QCC takes its time, make one QCC request.
 func TestConcurrentIdenticalCallsShareOneRequest(t *testing.T) {
 	t.Parallel()
-	for _, era := range eras {
-		t.Run(era.name, func(t *testing.T) {
-			t.Parallel()
-			c := startCluster(t, 3)
-			c.delay.Store(int64(400 * time.Millisecond))
-			cl := c.client(era.version)
-			var wg sync.WaitGroup
-			for range 30 {
-				wg.Go(func() { mustAnswer(t, cl, docCompany) })
-			}
-			wg.Wait()
-			if n := c.qccCalls(); n != 1 {
-				t.Errorf("30 concurrent identical calls over 3 replicas made %d QCC calls, want 1", n)
-			}
-		})
-	}
+	eachEra(t, func(t *testing.T, era protocolEra) {
+		c := startCluster(t, 3)
+		c.delay.Store(int64(400 * time.Millisecond))
+		cl := c.client(era.version)
+		var wg sync.WaitGroup
+		for range 30 {
+			wg.Go(func() { mustAnswer(t, cl, docCompany) })
+		}
+		wg.Wait()
+		if n := c.qccCalls(); n != 1 {
+			t.Errorf("30 concurrent identical calls over 3 replicas made %d QCC calls, want 1", n)
+		}
+	})
 }
 
 // TestBudgetAcrossReplicas: with a budget of 7 a day, 60 concurrent
@@ -56,38 +50,35 @@ func TestConcurrentIdenticalCallsShareOneRequest(t *testing.T) {
 // refused with the budget's error.
 func TestBudgetAcrossReplicas(t *testing.T) {
 	t.Parallel()
-	for _, era := range eras {
-		t.Run(era.name, func(t *testing.T) {
-			t.Parallel()
-			c := startCluster(t, 3, "--max-calls-per-day", "7")
-			cl := c.client(era.version)
-			var (
-				wg               sync.WaitGroup
-				mu               sync.Mutex
-				answered, budget int
-				other            []string
-			)
-			for _, company := range distinct(era.name, 60) {
-				wg.Go(func() {
-					res, err := search(cl, company)
-					mu.Lock()
-					defer mu.Unlock()
-					switch {
-					case err == nil && !res.IsError:
-						answered++
-					case err == nil && strings.Contains(testkit.ResultText(res), "budget"):
-						budget++
-					default:
-						other = append(other, testkit.DescribeCall(company, res, err))
-					}
-				})
-			}
-			wg.Wait()
-			if n := c.qccCalls(); n != 7 || answered != 7 || budget != 53 {
-				t.Errorf("QCC calls %d, answered %d, refused for the budget %d; want 7, 7, 53; other outcomes: %v", n, answered, budget, other)
-			}
-		})
-	}
+	eachEra(t, func(t *testing.T, era protocolEra) {
+		c := startCluster(t, 3, "--max-calls-per-day", "7")
+		cl := c.client(era.version)
+		var (
+			wg               sync.WaitGroup
+			mu               sync.Mutex
+			answered, budget int
+			other            []string
+		)
+		for _, company := range distinct(era.name, 60) {
+			wg.Go(func() {
+				res, err := search(cl, company)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil && !res.IsError:
+					answered++
+				case err == nil && strings.Contains(testkit.ResultText(res), "budget"):
+					budget++
+				default:
+					other = append(other, testkit.DescribeCall(company, res, err))
+				}
+			})
+		}
+		wg.Wait()
+		if n := c.qccCalls(); n != 7 || answered != 7 || budget != 53 {
+			t.Errorf("QCC calls %d, answered %d, refused for the budget %d; want 7, 7, 53; other outcomes: %v", n, answered, budget, other)
+		}
+	})
 }
 
 // TestCooldownsAcrossReplicas: after QCC answers 116 (daily limit) on one
@@ -95,40 +86,37 @@ func TestBudgetAcrossReplicas(t *testing.T) {
 // the others refuse that query.
 func TestCooldownsAcrossReplicas(t *testing.T) {
 	t.Parallel()
-	for _, era := range eras {
-		t.Run(era.name, func(t *testing.T) {
-			t.Parallel()
-			c := startCluster(t, 3)
-			cl := c.client(era.version) // request by request over replicas 0, 1, 2, 0, ...
+	eachEra(t, func(t *testing.T, era protocolEra) {
+		c := startCluster(t, 3)
+		cl := c.client(era.version) // request by request over replicas 0, 1, 2, 0, ...
 
+		res, err := search(cl, "sandbox-status-110")
+		if err != nil || !res.IsError {
+			t.Fatalf("110 trigger: %s", testkit.DescribeCall("", res, err))
+		}
+		for range 3 {
 			res, err := search(cl, "sandbox-status-110")
-			if err != nil || !res.IsError {
-				t.Fatalf("110 trigger: %s", testkit.DescribeCall("", res, err))
+			if err != nil || !res.IsError || !strings.Contains(testkit.ResultText(res), "110") {
+				t.Fatalf("110 again: %s", testkit.DescribeCall("", res, err))
 			}
-			for range 3 {
-				res, err := search(cl, "sandbox-status-110")
-				if err != nil || !res.IsError || !strings.Contains(testkit.ResultText(res), "110") {
-					t.Fatalf("110 again: %s", testkit.DescribeCall("", res, err))
-				}
-			}
-			if n := c.qccCalls(); n != 1 {
-				t.Fatalf("after 110 the same query made %d QCC calls on other replicas, want only the first", n-1)
-			}
+		}
+		if n := c.qccCalls(); n != 1 {
+			t.Fatalf("after 110 the same query made %d QCC calls on other replicas, want only the first", n-1)
+		}
 
-			if res, err := search(cl, "sandbox-status-116"); err != nil || !res.IsError {
-				t.Fatalf("116 trigger: %s", testkit.DescribeCall("", res, err))
+		if res, err := search(cl, "sandbox-status-116"); err != nil || !res.IsError {
+			t.Fatalf("116 trigger: %s", testkit.DescribeCall("", res, err))
+		}
+		for _, company := range distinct("cooldown", 4) {
+			res, err := search(cl, company)
+			if err != nil || !res.IsError || !strings.Contains(testkit.ResultText(res), "116") {
+				t.Fatalf("after 116, %s: %s", company, testkit.DescribeCall("", res, err))
 			}
-			for _, company := range distinct("cooldown", 4) {
-				res, err := search(cl, company)
-				if err != nil || !res.IsError || !strings.Contains(testkit.ResultText(res), "116") {
-					t.Fatalf("after 116, %s: %s", company, testkit.DescribeCall("", res, err))
-				}
-			}
-			if n := c.qccCalls(); n != 2 {
-				t.Errorf("after 116 the replicas made %d more QCC calls, want 0", n-2)
-			}
-		})
-	}
+		}
+		if n := c.qccCalls(); n != 2 {
+			t.Errorf("after 116 the replicas made %d more QCC calls, want 0", n-2)
+		}
+	})
 }
 
 // TestLegacySessionOnEveryReplica: a session opened on A works on B; a

@@ -37,8 +37,7 @@ func TestMcpGoAlone(t *testing.T) {
 		"GET with a made-up id":                 {madeUp, sse},
 		"GET without a session id":              {"", sse},
 	} {
-		status, _, closeStream := openStream(t, r.URL, c.sid, c.header)
-		closeStream()
+		status := getStatus(t, r.URL, c.sid, c.header)
 		if status != http.StatusOK {
 			t.Errorf("%s: mcp-go answers %d; the guard exists because it opened a stream", name, status)
 		}
@@ -82,8 +81,7 @@ func TestGuardLegacyAnswers(t *testing.T) {
 		{"GET with a malformed id", "x", sse, http.StatusNotFound},
 		{"GET in a session", sid, map[string]string{"Accept": "application/json, text/event-stream"}, http.StatusOK},
 	} {
-		status, _, closeStream := openStream(t, r.URL, c.sid, c.header)
-		closeStream()
+		status := getStatus(t, r.URL, c.sid, c.header)
 		if status != c.want {
 			t.Errorf("%s: %d, want %d", c.name, status, c.want)
 		}
@@ -110,8 +108,7 @@ func TestGuardLegacyAnswers(t *testing.T) {
 	}
 	// The modern era has no sessions; the guard stays out of its way
 	// (mcp-go answers a modern GET 405).
-	status, _, closeStream := openStream(t, r.URL, "", map[string]string{mcp.HeaderProtocolVersion: mcp.ProtocolVersion20260728})
-	closeStream()
+	status = getStatus(t, r.URL, "", map[string]string{mcp.HeaderProtocolVersion: mcp.ProtocolVersion20260728})
 	if status != http.StatusMethodNotAllowed {
 		t.Errorf("modern GET: %d, want mcp-go's 405", status)
 	}

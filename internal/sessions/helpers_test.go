@@ -5,14 +5,16 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/qcc-mcp/qcc-mcp/internal/testkit"
 )
 
 // replica is one qcc-mcp-like HTTP front: mcp-go's streamable server with a
@@ -54,26 +56,17 @@ const legacyVersion = mcp.ProtocolVersion20250618
 // and the body.
 func do(t *testing.T, method, url, sid, body string, header map[string]string) (int, string, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := map[string]string{}
 	if method == http.MethodPost {
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
+		h = testkit.MCPHeaders(nil)
 	}
 	if sid != "" {
-		req.Header.Set(server.HeaderKeySessionID, sid)
+		h[server.HeaderKeySessionID] = sid
 	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
+	maps.Copy(h, header)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
+	resp := testkit.Request(t, ctx, method, url, body, h)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header.Get(server.HeaderKeySessionID), string(b)
@@ -116,26 +109,28 @@ func del(t *testing.T, url, sid string) int {
 // reports whether the stream has ended, and closes it.
 func openStream(t *testing.T, url, sid string, header map[string]string) (int, <-chan struct{}, func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	h := map[string]string{mcp.HeaderProtocolVersion: legacyVersion}
 	if sid != "" {
-		req.Header.Set(server.HeaderKeySessionID, sid)
+		h[server.HeaderKeySessionID] = sid
 	}
-	req.Header.Set(mcp.HeaderProtocolVersion, legacyVersion)
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
+	maps.Copy(h, header)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	resp := testkit.Request(t, ctx, http.MethodGet, url, "", h)
 	ended := make(chan struct{})
 	go func() {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		close(ended)
 	}()
 	return resp.StatusCode, ended, func() { cancel(); <-ended; resp.Body.Close() }
+}
+
+// getStatus opens a GET stream, closes it and returns its status.
+func getStatus(t *testing.T, url, sid string, header map[string]string) int {
+	t.Helper()
+	status, _, closeStream := openStream(t, url, sid, header)
+	closeStream()
+	return status
 }
 
 // jsonRPCError decodes the error of a JSON-RPC answer.

@@ -74,6 +74,32 @@ func ResultText(res *mcp.CallToolResult) string {
 	return b.String()
 }
 
+// DocCompany is the vendor document's example company; the sandbox (and
+// so --demo) holds its 5 certificates.
+const DocCompany = "企查查科技有限公司"
+
+// SearchDemo calls search_certifications for DocCompany and checks that
+// the answer holds certificates marked as demo data.
+func SearchDemo(t testing.TB, c *client.Client) {
+	t.Helper()
+	res, err := CallTool(c, "search_certifications", map[string]any{"company": DocCompany})
+	if err != nil || res.IsError {
+		t.Fatalf("search: %s", DescribeCall("", res, err))
+	}
+	raw, _ := json.Marshal(res.StructuredContent)
+	var out struct {
+		Total          int
+		Certifications []struct{ ID string }
+		Source         struct{ Demo bool }
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Total == 0 || len(out.Certifications) == 0 || !out.Source.Demo {
+		t.Fatalf("search result %s: want certificates marked as demo", raw)
+	}
+}
+
 // DescribeCall renders a call's whole result (or error) for transcripts
 // and failure messages.
 func DescribeCall(what string, res *mcp.CallToolResult, err error) string {
@@ -88,17 +114,7 @@ func DescribeCall(what string, res *mcp.CallToolResult, err error) string {
 // `qcc_mcp_cache_total{result="hit"}` (labels in Prometheus's sorted order).
 func Scrape(t testing.TB, url string, header map[string]string) map[string]float64 {
 	t.Helper()
-	req, err := http.NewRequest("GET", url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := Request(t, context.Background(), http.MethodGet, url, "", header)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {

@@ -5,13 +5,13 @@
 package testkit
 
 import (
-	"bytes"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/testkit/syncbuf"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/sandbox"
 )
@@ -21,24 +21,7 @@ import (
 var Start = time.Date(2026, 11, 27, 10, 0, 0, 0, qcc.Beijing)
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writers, for logs.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write appends p.
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// String returns everything written so far.
-func (s *SyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type SyncBuffer = syncbuf.Buffer
 
 // Clock is a fake time source that moves only when told to.
 type Clock struct {

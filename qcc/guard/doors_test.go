@@ -60,14 +60,10 @@ func TestForeignCacheFileIsRefused(t *testing.T) {
 			}
 		}},
 		{"garbage", func(t *testing.T, path string) {
-			if err := os.WriteFile(path, []byte(strings.Repeat("not a bbolt file, just garbage\n", 1000)), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			writeFile(t, path, []byte(strings.Repeat("not a bbolt file, just garbage\n", 1000)))
 		}},
 		{"a few bytes", func(t *testing.T, path string) {
-			if err := os.WriteFile(path, []byte("qcc"), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			writeFile(t, path, []byte("qcc"))
 		}},
 		{"another program's database", func(t *testing.T, path string) {
 			db, err := bolt.Open(path, 0o600, nil)
@@ -114,9 +110,7 @@ func TestCacheFileSymlinkIsRefused(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			target := filepath.Join(t.TempDir(), "target")
-			if err := os.WriteFile(target, []byte("someone's data\n"), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			writeFile(t, target, []byte("someone's data\n"))
 			if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
 				t.Fatal(err)
 			}
@@ -244,9 +238,7 @@ func TestStateLostEverywhereCountsTodayAsSpent(t *testing.T) {
 		e.mustSearch(company)
 		e.g.Close()
 		damage(t, path, 100)
-		if err := os.WriteFile(stateFilePath(path), []byte(`{"format":"qcc-mcp st`), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, stateFilePath(path), []byte(`{"format":"qcc-mcp st`))
 		e.restart()
 		_, err := e.search(company2)
 		wantLocal(t, err, 0, qcc.KindLocalLimit, "daily budget of 5")
@@ -266,9 +258,7 @@ func TestStateLostEverywhereCountsTodayAsSpent(t *testing.T) {
 		e := newEnv(t, Config{CacheFile: path, MaxCallsPerDay: 2})
 		e.mustSearch(company)
 		e.g.Close()
-		if err := os.WriteFile(stateFilePath(path), []byte(`{"format": "qcc-mcp state 1", "bud`), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, stateFilePath(path), []byte(`{"format": "qcc-mcp state 1", "bud`))
 		e.restart()
 		e.mustSearch(company2)
 		_, err := e.search(company3)

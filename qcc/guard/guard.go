@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -911,15 +912,7 @@ type counters struct {
 	degraded map[string]int64
 }
 
-func (c *counters) degradedSnapshot() map[string]int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make(map[string]int64, len(c.degraded))
-	for k, v := range c.degraded {
-		out[k] = v
-	}
-	return out
-}
+func (c *counters) degradedSnapshot() map[string]int64 { return copyLocked(&c.mu, c.degraded) }
 
 func (c *counters) upstream(outcome string) {
 	c.mu.Lock()
@@ -930,12 +923,14 @@ func (c *counters) upstream(outcome string) {
 	c.calls[outcome]++
 }
 
-func (c *counters) upstreamSnapshot() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make(map[string]int, len(c.calls))
-	for k, v := range c.calls {
-		out[k] = v
-	}
+func (c *counters) upstreamSnapshot() map[string]int { return copyLocked(&c.mu, c.calls) }
+
+// copyLocked copies m under mu; the copy is never nil, so that Usage
+// shows an empty map rather than null.
+func copyLocked[V any](mu *sync.Mutex, m map[string]V) map[string]V {
+	mu.Lock()
+	defer mu.Unlock()
+	out := make(map[string]V, len(m))
+	maps.Copy(out, m)
 	return out
 }

@@ -102,6 +102,15 @@ func TestFileBoundedByBytes(t *testing.T) {
 }
 
 // writeRealDB leaves a cache file with a few answers at path.
+// writeFile writes data to path, readable by its owner only, as the guard
+// writes its own files.
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func writeRealDB(t *testing.T, path string) {
 	t.Helper()
 	e := newEnv(t, Config{CacheFile: path})
@@ -193,9 +202,7 @@ func TestDamagedFileIsRebuilt(t *testing.T) {
 	t.Run("empty file", func(t *testing.T) {
 		t.Parallel()
 		path := filepath.Join(t.TempDir(), "cache.db")
-		if err := os.WriteFile(path, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, path, nil)
 		e := newEnv(t, Config{CacheFile: path})
 		e.mustSearch(company)
 		if aside, _ := filepath.Glob(path + ".corrupt-*"); len(aside) != 0 {

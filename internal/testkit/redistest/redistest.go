@@ -10,7 +10,6 @@ package redistest
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -21,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/qcc-mcp/qcc-mcp/internal/testkit/syncbuf"
 )
 
 // Binary is the program Start runs, looked up in PATH.
@@ -37,8 +38,8 @@ type Server struct {
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
-	done   chan struct{} // closed when cmd has exited
-	output *syncBuffer   // the server's own log, shown when the test fails
+	done   chan struct{}   // closed when cmd has exited
+	output *syncbuf.Buffer // the server's own log, shown when the test fails
 }
 
 // Start runs a redis-server without persistence on a free port of
@@ -52,7 +53,7 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skipf("redistest: %s not found in PATH; install it (apt-get install redis-server) to run the Redis tests", Binary)
 	}
-	s := &Server{t: t, dir: t.TempDir(), output: &syncBuffer{}}
+	s := &Server{t: t, dir: t.TempDir(), output: &syncbuf.Buffer{}}
 	// A free port can be taken by someone else between our probe and the
 	// server's bind; try a few.
 	var err error
@@ -220,25 +221,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// syncBuffer collects the server's output, written by exec's copier
-// goroutines while a failing test may read it. It is not testkit.SyncBuffer
-// because importing testkit would pull MCP and the sandbox into the tests of
-// the Redis backend, which must stay free of them.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

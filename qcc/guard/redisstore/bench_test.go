@@ -10,12 +10,7 @@ import (
 
 // BenchmarkGetAnswerHit is one round trip for a cached ~2 KiB answer.
 func BenchmarkGetAnswerHit(b *testing.B) {
-	srv := redistest.Start(b)
-	s, err := Open(context.Background(), Options{URL: srv.URL(), AppKey: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(b, Options{URL: redistest.Start(b).URL(), AppKey: "bench"})
 	ctx := context.Background()
 	rec := make([]byte, 2048)
 	if err := s.PutAnswer(ctx, "search|企查查科技有限公司|1", rec, time.Now().Add(time.Hour)); err != nil {
@@ -31,12 +26,7 @@ func BenchmarkGetAnswerHit(b *testing.B) {
 
 // BenchmarkGetAnswerMiss is one round trip for an answer not cached.
 func BenchmarkGetAnswerMiss(b *testing.B) {
-	srv := redistest.Start(b)
-	s, err := Open(context.Background(), Options{URL: srv.URL(), AppKey: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(b, Options{URL: redistest.Start(b).URL(), AppKey: "bench"})
 	ctx := context.Background()
 	for b.Loop() {
 		if _, found, err := s.GetAnswer(ctx, "search|absent|1"); found || err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qcc-mcp/qcc-mcp/internal/testkit/redistest"
+	"github.com/qcc-mcp/qcc-mcp/internal/testkit/syncbuf"
 	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
 )
 
@@ -63,7 +64,7 @@ const slack = 200 * time.Millisecond
 
 func TestKilledFailsFastThenRecovers(t *testing.T) {
 	srv := redistest.Start(t)
-	var log logBuffer
+	var log syncbuf.Buffer
 	s := openStore(t, Options{URL: srv.URL() + "", AppKey: newAppKey(), Logger: debugLogger(&log)})
 	var ch changes
 	s.OnChange(ch.add)
@@ -214,7 +215,7 @@ func TestOpen(t *testing.T) {
 // TestGoRedisLogsRouted: go-redis's own messages reach our logger, not the
 // standard logger on stderr.
 func TestGoRedisLogsRouted(t *testing.T) {
-	var log logBuffer
+	var log syncbuf.Buffer
 	srv := redistest.Start(t)
 	s := openStore(t, Options{URL: srv.URL(), Logger: debugLogger(&log)})
 	srv.Kill()

@@ -5,33 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/qcc-mcp/qcc-mcp/internal/testkit/redistest"
+	"github.com/qcc-mcp/qcc-mcp/internal/testkit/syncbuf"
 )
-
-// logBuffer collects a store's log for assertions.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // newAppKey gives each test its own key space on a shared server.
 func newAppKey() string {
@@ -41,7 +22,7 @@ func newAppKey() string {
 }
 
 // openStore opens a store on srv and closes it when the test ends.
-func openStore(t *testing.T, o Options) *Store {
+func openStore(t testing.TB, o Options) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), o)
 	if err != nil {
@@ -71,7 +52,7 @@ func rawClient(t *testing.T, srv *redistest.Server) *redis.Client {
 	return c
 }
 
-func debugLogger(w *logBuffer) *slog.Logger {
+func debugLogger(w *syncbuf.Buffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
