@@ -60,6 +60,9 @@ type inputSchema struct {
 	props map[string]string
 	// fast is the argument check (see fastcheck.go).
 	fast *fastCheck
+	// fields sets the params struct straight from accepted arguments;
+	// nil when the struct has a field type it does not handle.
+	fields map[string]paramField
 }
 
 func newInputSchema(name string, params any) *inputSchema {
@@ -74,7 +77,133 @@ func newInputSchema(name string, params any) *inputSchema {
 	for k, p := range fast.props {
 		props[k] = p.Type
 	}
-	return &inputSchema{raw: raw, props: props, fast: fast}
+	return &inputSchema{raw: raw, props: props, fast: fast, fields: paramFields(reflect.TypeOf(params), fast)}
+}
+
+// paramField is where one argument goes in the params struct.
+type paramField struct {
+	index int
+	kind  reflect.Kind // of the field, or of what it points to
+	ptr   bool         // *int, *bool, *string
+	list  bool         // []string
+}
+
+// paramFields maps each argument of fc to its field of t; nil when t has
+// a field the direct bind does not handle or an argument has no field, so
+// that such a tool binds through JSON alone.
+func paramFields(t reflect.Type, fc *fastCheck) map[string]paramField {
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	out := map[string]paramField{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || f.Anonymous || name == "" || name == "-" {
+			return nil
+		}
+		pf := paramField{index: i, kind: f.Type.Kind()}
+		switch {
+		case pf.kind == reflect.Pointer:
+			pf.ptr, pf.kind = true, f.Type.Elem().Kind()
+		case pf.kind == reflect.Slice && f.Type.Elem().Kind() == reflect.String:
+			pf.list, pf.kind = true, reflect.String
+		}
+		want := map[reflect.Kind]string{reflect.String: "string", reflect.Int: "integer", reflect.Bool: "boolean"}[pf.kind]
+		p, ok := fc.props[name]
+		if !ok || want == "" || (pf.list && (p.Type != "array" || p.Items.Type != want)) || (!pf.list && p.Type != want) {
+			return nil
+		}
+		out[name] = pf
+	}
+	if len(out) != len(fc.props) {
+		return nil
+	}
+	return out
+}
+
+// decode checks args and binds them into dst, a pointer to the tool's
+// params struct. Arguments the quick check accepts are set field by field
+// (an ordinary call then skips encoding the arguments to JSON and decoding
+// them again); anything else takes validate and bind, whose refusals it
+// returns in an agent's words.
+func (s *inputSchema) decode(args any, dst any) error {
+	if m, ok := args.(map[string]any); ok && s.fields != nil && s.fast.accepts(m) && s.setFields(m, dst) {
+		return nil
+	}
+	raw, err := s.validate(args)
+	if err != nil {
+		return err
+	}
+	if err := bind(raw, dst); err != nil {
+		return describeBindError(err)
+	}
+	return nil
+}
+
+// setFields sets dst's fields from m as json.Unmarshal of m's encoding
+// would; false, with dst zeroed again, for anything it does not expect.
+func (s *inputSchema) setFields(m map[string]any, dst any) bool {
+	v := reflect.ValueOf(dst).Elem()
+	for k, a := range m {
+		f, ok := s.fields[k]
+		if !ok || !setField(v.Field(f.index), f, a) {
+			v.SetZero()
+			return false
+		}
+	}
+	return true
+}
+
+func setField(fv reflect.Value, f paramField, a any) bool {
+	if f.list {
+		items, ok := a.([]any)
+		if !ok {
+			return false
+		}
+		list := make([]string, len(items))
+		for i, it := range items {
+			if list[i], ok = it.(string); !ok {
+				return false
+			}
+		}
+		fv.Set(reflect.ValueOf(list))
+		return true
+	}
+	if f.ptr {
+		p := reflect.New(fv.Type().Elem())
+		if !setScalar(p.Elem(), f.kind, a) {
+			return false
+		}
+		fv.Set(p)
+		return true
+	}
+	return setScalar(fv, f.kind, a)
+}
+
+func setScalar(fv reflect.Value, k reflect.Kind, a any) bool {
+	switch k {
+	case reflect.String:
+		s, ok := a.(string)
+		if ok {
+			fv.SetString(s)
+		}
+		return ok
+	case reflect.Bool:
+		b, ok := a.(bool)
+		if ok {
+			fv.SetBool(b)
+		}
+		return ok
+	case reflect.Int:
+		n, ok := a.(int64)
+		if !ok || fv.OverflowInt(n) {
+			return false
+		}
+		fv.SetInt(n)
+		return true
+	}
+	return false
 }
 
 // validate checks arguments against the input schema and describes every

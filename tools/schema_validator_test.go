@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"math/rand/v2"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -171,9 +172,15 @@ func drawArguments(rng *rand.Rand, names []string) json.RawMessage {
 // never takes what the validator refuses and does take ordinary calls.
 func TestArgumentCheckAgreesWithValidator(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
+	params := map[string]reflect.Type{"search_certifications": reflect.TypeFor[SearchParams](),
+		"get_certification_detail": reflect.TypeFor[DetailParams](), "check_certifications": reflect.TypeFor[CheckParams]()}
 	for _, tool := range Tools(nil, Options{}) {
 		in := tool.input
 		ref := compileReference(t, tool.Tool.Name, in.raw)
+		pt := params[tool.Tool.Name]
+		if pt == nil || in.fields == nil {
+			t.Fatalf("%s: no params type in this test, or no direct bind (a field type paramFields does not handle)", tool.Tool.Name)
+		}
 		var names []string
 		for k := range in.props {
 			names = append(names, k)
@@ -200,6 +207,19 @@ func TestArgumentCheckAgreesWithValidator(t *testing.T) {
 				if !bytes.Equal(gotRaw, wantRaw) {
 					t.Fatalf("%s(%s): bound %s, the validator's path %s", tool.Tool.Name, text, gotRaw, wantRaw)
 				}
+			}
+			// decode, as the handler calls it, binds what JSON would.
+			direct, viaJSON := reflect.New(pt), reflect.New(pt)
+			decErr := in.decode(args, direct.Interface())
+			var jsonErr error
+			if wantErr != nil {
+				jsonErr = wantErr
+			} else if err := bind(wantRaw, viaJSON.Interface()); err != nil {
+				jsonErr = describeBindError(err)
+			}
+			if fmt.Sprint(decErr) != fmt.Sprint(jsonErr) || !reflect.DeepEqual(direct.Interface(), viaJSON.Interface()) {
+				t.Fatalf("%s(%s): decode gave %+v (%v), JSON gives %+v (%v)", tool.Tool.Name, text,
+					direct.Elem().Interface(), decErr, viaJSON.Elem().Interface(), jsonErr)
 			}
 		}
 		if accepted == 0 || quick == 0 {
