@@ -40,6 +40,8 @@ type limits struct {
 	known   budget
 	spent   budget
 	pending budget
+
+	reconciling sync.Mutex // held by the one caller adding pending to the store
 }
 
 func newLimits(state StateStore, log *slog.Logger, credentialCooldown time.Duration, maxPerDay, allowance int,
@@ -246,40 +248,40 @@ func (l *limits) reserveLocally(day string) (reservation, bool) {
 }
 
 // reconcile adds the requests counted locally during an outage to the
-// store's count, one uncapped reservation each, so that the day's budget
-// accounts for every request sent. It stops at the first failure (the
-// store is still away) and is cheap when there is nothing to add.
+// store's count, so that the day's budget accounts for every request sent:
+// all of them in one atomic add, by one caller at a time (every reservation
+// and the recovery hook call it), and only what was added is taken off
+// pending. It is cheap when there is nothing to add or another caller is
+// adding; a failure (the store is still away) leaves pending for later.
 func (l *limits) reconcile(ctx context.Context) {
-	for {
-		l.mu.Lock()
-		p := l.pending
-		floor := 0
-		if l.known.Day == p.Day {
-			floor = l.known.Used
-		}
-		l.mu.Unlock()
-		if p.Used == 0 {
-			return
-		}
-		used, _, err := l.state.Reserve(ctx, p.Day, 0, floor)
-		if err != nil {
-			return
-		}
-		l.mu.Lock()
-		if l.pending.Day == p.Day && l.pending.Used > 0 {
-			l.pending.Used--
-		}
-		if l.known.Day != p.Day || used > l.known.Used {
-			l.known = budget{Day: p.Day, Used: used}
-		}
-		done := l.pending.Used == 0
-		l.mu.Unlock()
-		if done {
-			l.log.Info("requests counted locally while the shared state was away are added to the shared budget",
-				"day", p.Day, "count", p.Used)
-			return
-		}
+	if !l.reconciling.TryLock() {
+		return
 	}
+	defer l.reconciling.Unlock()
+	l.mu.Lock()
+	p := l.pending
+	floor := 0
+	if l.known.Day == p.Day {
+		floor = l.known.Used
+	}
+	l.mu.Unlock()
+	if p.Used == 0 {
+		return
+	}
+	used, err := l.state.Add(ctx, p.Day, p.Used, floor)
+	if err != nil {
+		return
+	}
+	l.mu.Lock()
+	if l.pending.Day == p.Day {
+		l.pending.Used -= min(p.Used, l.pending.Used)
+	}
+	if l.known.Day != p.Day || used > l.known.Used {
+		l.known = budget{Day: p.Day, Used: used}
+	}
+	l.mu.Unlock()
+	l.log.Info("requests counted locally while the shared state was away are added to the shared budget",
+		"day", p.Day, "count", p.Used)
 }
 
 // refund takes back a reservation for a request that was not sent.
