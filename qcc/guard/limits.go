@@ -24,7 +24,7 @@ type limits struct {
 	log                *slog.Logger
 	credentialCooldown time.Duration // <= 0: configured pauses are off
 	maxPerDay          int           // 0: unlimited
-	maxPerClient       int           // 0: unlimited (callers are still counted)
+	maxPerClient       int           // 0: unlimited (callers are counted in callers)
 	allowance          int           // requests a day this process may count itself while the store is away
 	degraded           func(feature string)
 
@@ -40,6 +40,7 @@ type limits struct {
 	known   budget
 	spent   budget
 	pending budget
+	callers clientBudgets // today's requests per caller when there is no per-caller cap
 
 	reconciling sync.Mutex // held by the one caller adding pending to the store
 }
