@@ -225,16 +225,22 @@ func TestParseTokens(t *testing.T) {
 		{"", "no token"},
 		{"# nothing\n", "no token"},
 		{"alice tok-a\nlonely\n", "line 2"},
-		{"alice tok-a\nalice tok-b\n", "used twice"},
-		{"alice tok-a\nbob tok-a\n", "also another"},
+		{"alice tok-a\nalice tok-b\n", "line 2: the name is used twice (also on line 1)"},
+		{"alice tok-a\nbob tok-a\n", "line 2: the token is also the token on line 1"},
 		{"al ice tok\n", "line 1"},
-		{"bad/name tok\nx y\n", "name"},
+		{"bad/name tok\nx y\n", "line 1: the name"},
+		// The columns swapped: the canary token, with + / = that no name
+		// has, is where the name should be.
+		{"alice tok-a\ntok-CANARY+a/b= bob\n", "line 2: the name"},
+		// Swapped on every line, a token of name characters passes as a
+		// name and is "used twice".
+		{"tok-CANARY alice\ntok-CANARY bob\n", "line 2: the name is used twice"},
 	} {
 		_, err := ParseTokens([]byte(c.in))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: got %v, want an error with %q", c.in, err, c.want)
 		}
-		if err != nil && strings.Contains(err.Error(), "tok-") {
+		if err != nil && (strings.Contains(err.Error(), "tok-") || strings.Contains(err.Error(), "CANARY")) {
 			t.Errorf("%q: the error holds a token: %v", c.in, err)
 		}
 	}
