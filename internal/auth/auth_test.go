@@ -285,6 +285,43 @@ func get(t *testing.T, url, token string) (*http.Response, string) {
 	return resp, string(body)
 }
 
+// TestNotReadyIsLoggedOncePerChange: calls refused while the keys are not
+// loaded give one warning, not one a request, and loading them one line.
+func TestNotReadyIsLoggedOncePerChange(t *testing.T) {
+	as := authtest.New(t, false)
+	as.AddKey(t, "k", "rsa", true)
+	clock := testkit.NewClock()
+	logs := &testkit.SyncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	v, err := NewVerifier(OAuthConfig{Issuer: as.Issuer, Resource: authtest.Resource, Scope: "qcc", Now: clock.Now, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(Options{OAuth: v, Logger: log})
+	srv := front(t, a)
+	valid := as.Mint(t, "k", jose.RS256, as.Claims(clock.Now()))
+	for range 5 {
+		if resp, body := get(t, srv.URL+"/mcp", valid); resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("before keys: %d %q, want 503", resp.StatusCode, body)
+		}
+	}
+	if n := strings.Count(logs.String(), "refusing OAuth calls"); n != 1 {
+		t.Fatalf("%d warnings for 5 refused calls, want 1:\n%s", n, logs)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a.Start(ctx)
+	testkit.WaitFor(t, "ready", a.Ready)
+	for range 3 {
+		if resp, body := get(t, srv.URL+"/mcp", valid); resp.StatusCode != http.StatusOK {
+			t.Fatalf("after keys: %d %q, want 200", resp.StatusCode, body)
+		}
+	}
+	if n := strings.Count(logs.String(), "OAuth calls are checked again"); n != 1 || !strings.Contains(logs.String(), "calls_refused=5") {
+		t.Errorf("%d lines for the keys loaded, want 1 with calls_refused=5:\n%s", n, logs)
+	}
+}
+
 func TestMiddlewareChallengesAndIdentities(t *testing.T) {
 	as := authtest.New(t, false)
 	as.AddKey(t, "k", "rsa", true)
