@@ -41,6 +41,7 @@ type App struct {
 // one of the run (a cache file locked by another process).
 type SettingsError struct{ Err error }
 
+// Error returns the QCC client's message.
 func (e *SettingsError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the QCC client's error.
