@@ -339,7 +339,7 @@ func run(cfg *config) *Report {
 	plain, _ := newHTTPClient(4, cfg.token, nil, cfg.callTimeout)
 	var auto []string
 	if cfg.autoFlags {
-		auto = serverFlags(ctx, bin)
+		auto = serverFlags(ctx, bin, 2*(cfg.clients+cfg.soakSessions)+16)
 	}
 	base := []string{"--session-idle-ttl", cfg.sessionTTL.String(), "--log-level", cfg.serverLogLevel}
 	// Above info the start-up line with the address is not logged.

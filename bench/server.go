@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -42,14 +43,19 @@ func buildServer(ctx context.Context, dir string) (string, error) {
 
 // serverFlags returns the optional flags worth passing, judged from the
 // server's --help: the QCC rate limit off, since the sandbox is not billed
-// and the load is about the server. Everything else, the concurrency cap
-// included, stays at the server's defaults.
-func serverFlags(ctx context.Context, bin string) []string {
+// and the load is about the server, and a cap on open sessions above what
+// the run opens at once (sessions clients keep plus those the soak
+// abandons), since the soak measures memory, not the cap. Everything else,
+// the concurrency cap included, stays at the server's defaults.
+func serverFlags(ctx context.Context, bin string, sessions int) []string {
 	cmd := exec.CommandContext(ctx, bin, "--help")
 	out, _ := cmd.CombinedOutput() // flag's -help exits 0 or 2 depending on the version
 	var flags []string
 	if hasFlag(out, "rate") {
 		flags = append(flags, "--rate", "0")
+	}
+	if hasFlag(out, "max-sessions") && sessions > 1000 {
+		flags = append(flags, "--max-sessions", strconv.Itoa(sessions))
 	}
 	return flags
 }

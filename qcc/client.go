@@ -245,9 +245,11 @@ func (c *Client) SearchCertification(ctx context.Context, p SearchParams) (*Sear
 	}
 	switch x.env.Status {
 	case 200:
-		items, err := decodeCertifications(x.env.Result)
-		if err != nil {
-			return nil, x.malformed(err)
+		items := x.items // decoded with the envelope, in one pass
+		if items == nil {
+			if items, err = decodeCertifications(x.env.Result); err != nil {
+				return nil, x.malformed(err)
+			}
 		}
 		res.Items = items
 	case 201:
@@ -311,6 +313,9 @@ type exchange struct {
 	// received is when the answer (or the failure) arrived.
 	received time.Time
 	env      envelope
+	// items are a search answer's certificates when they were decoded
+	// with the envelope (see decodeSearch); nil otherwise.
+	items []Certification
 }
 
 // get sends a signed GET for method and decodes QCC's envelope. It is the
@@ -379,7 +384,12 @@ func (c *Client) get(ctx context.Context, method string, query url.Values) (*exc
 		e.Action = ReasonTooLarge.Action()
 		return nil, e
 	}
-	env, err := decodeEnvelope(body)
+	var env envelope
+	if method == MethodSearch {
+		env, x.items, err = decodeSearch(body)
+	} else {
+		env, err = decodeEnvelope(body)
+	}
 	if err != nil {
 		return nil, x.malformed(err)
 	}

@@ -45,6 +45,18 @@ func decodeEnvelope(body []byte) (envelope, error) {
 	return decodeEnvelopeTolerant(body)
 }
 
+// decodeSearch decodes a search answer: its envelope and, when the fast
+// path took the whole answer in one pass, its items (nil otherwise: then
+// decodeCertifications of the envelope's Result gives them).
+func decodeSearch(body []byte) (envelope, []Certification, error) {
+	body = bytes.TrimPrefix(body, utf8BOM)
+	if env, items, ok := decodeSearchFast(body); ok {
+		return env, items, nil
+	}
+	env, err := decodeEnvelope(body)
+	return env, nil, err
+}
+
 // decodeEnvelopeTolerant decodes QCC's wrapper through a map, so that any
 // spelling of the keys and any type of Status QCC has been seen to send
 // is understood.

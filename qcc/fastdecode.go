@@ -18,15 +18,16 @@ import (
 // (which could unescape to one), or a known name twice in one object goes
 // the tolerant way; so does anything the typed decoding refuses.
 
-// fastEnvelope is the envelope as the document shows it.
-type fastEnvelope struct {
+// fastEnvelope is the envelope as the document shows it, its Result of
+// type R: raw, or already typed for a search.
+type fastEnvelope[R any] struct {
 	// json.Number takes both 200 and "200" (and refuses "200 ", which
 	// the tolerant path reads).
 	Status      json.Number
 	Message     string
 	OrderNumber string
 	Paging      *struct{ PageSize, PageIndex, TotalRecords json.Number }
-	Result      json.RawMessage
+	Result      R
 }
 
 // fastCertification is one search item as the document shows it.
@@ -37,10 +38,20 @@ type fastCertification struct {
 // decodeEnvelopeFast decodes body when it fits the fast path; ok false
 // means it must go the tolerant way (which may still succeed).
 func decodeEnvelopeFast(body []byte) (envelope, bool) {
-	var fe fastEnvelope
+	var fe fastEnvelope[json.RawMessage]
 	if json.Unmarshal(body, &fe) != nil || !cleanKeys(body) {
 		return envelope{}, false
 	}
+	env, ok := fe.envelope()
+	if ok && len(fe.Result) > 0 && !isNull(fe.Result) {
+		env.Result = fe.Result
+	}
+	return env, ok
+}
+
+// envelope converts all but the Result; ok false when Status is not an
+// integer.
+func (fe *fastEnvelope[R]) envelope() (envelope, bool) {
 	status, ok := parseIntText(string(fe.Status))
 	if !ok {
 		return envelope{}, false
@@ -50,10 +61,24 @@ func decodeEnvelopeFast(body []byte) (envelope, bool) {
 		num := func(n json.Number) int { v, _ := parseIntText(string(n)); return v }
 		env.Paging = Paging{PageSize: num(p.PageSize), PageIndex: num(p.PageIndex), TotalRecords: num(p.TotalRecords)}
 	}
-	if len(fe.Result) > 0 && !isNull(fe.Result) {
-		env.Result = fe.Result
-	}
 	return env, true
+}
+
+// decodeSearchFast decodes a search answer's envelope and items in one
+// pass when it fits the fast path: the same result as decodeEnvelopeFast
+// followed by decodeCertifications, with the body read once instead of
+// twice (its Result a second time). The envelope it returns has no raw
+// Result; items is the list of a status 200 answer. ok false means: go
+// the two-step way.
+func decodeSearchFast(body []byte) (env envelope, items []Certification, ok bool) {
+	var fe fastEnvelope[[]*fastCertification]
+	if json.Unmarshal(body, &fe) != nil || !cleanKeys(body) {
+		return envelope{}, nil, false
+	}
+	if env, ok = fe.envelope(); !ok {
+		return envelope{}, nil, false
+	}
+	return env, certificationsOf(fe.Result), true
 }
 
 // decodeCertificationsFast decodes a search's Result when it fits the fast
@@ -63,6 +88,11 @@ func decodeCertificationsFast(raw []byte) ([]Certification, bool) {
 	if json.Unmarshal(raw, &list) != nil || !cleanKeys(raw) {
 		return nil, false
 	}
+	return certificationsOf(list), true
+}
+
+// certificationsOf converts typed items; never nil.
+func certificationsOf(list []*fastCertification) []Certification {
 	items := make([]Certification, 0, len(list))
 	for _, c := range list {
 		if c == nil { // a null item, skipped as the tolerant path does
@@ -73,7 +103,7 @@ func decodeCertificationsFast(raw []byte) ([]Certification, bool) {
 			StartDate: parseDate(c.StartDate), EndDate: parseDate(c.EndDate),
 		})
 	}
-	return items, true
+	return items
 }
 
 // knownNames are the keys the typed structs read, at any depth. Each has

@@ -2,7 +2,7 @@ package tools
 
 import (
 	"context"
-	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -14,12 +14,12 @@ import (
 // Source says where a result came from, so an agent can cite it and judge
 // its freshness.
 type Source struct {
-	API         string  `json:"api" jsonschema_description:"The QCC method that answered, e.g. ECICertification/SearchCertification."`
+	API         string  `json:"api" jsonschema_description:"The QCC method that answered."`
 	OrderNumber *string `json:"order_number" jsonschema:"nullable" jsonschema_description:"QCC's order number for the billed call, or null when QCC gave none."`
 	FetchedAt   string  `json:"fetched_at" jsonschema:"format=date-time" jsonschema_description:"When the answer was fetched from QCC (RFC 3339)."`
-	Demo        bool    `json:"demo" jsonschema_description:"True when the data comes from the built-in sandbox, not from QCC: do not present it as real."`
-	Cache       string  `json:"cache" jsonschema:"enum=hit,enum=miss,enum=coalesced" jsonschema_description:"hit: answered from this server's cache (no QCC call, fetched_at says how old); miss: fetched from QCC for this call; coalesced: shared an identical concurrent call's QCC answer. Over several pages: hit only when every page was."`
-	Pages       int     `json:"pages,omitempty" jsonschema_description:"Search only: how many QCC pages this answer took (each a billed call unless cached)."`
+	Demo        bool    `json:"demo" jsonschema_description:"True for the built-in sandbox's data: not real QCC records."`
+	Cache       string  `json:"cache" jsonschema:"enum=hit,enum=miss,enum=coalesced" jsonschema_description:"hit: from this server's cache, no QCC call (see fetched_at); miss: fetched from QCC now; coalesced: shared a concurrent identical call's answer."`
+	Pages       int     `json:"pages,omitempty" jsonschema_description:"Search only: QCC pages this answer took."`
 }
 
 func newSource(api, orderNumber string, fetchedAt time.Time, cache guard.CacheState, demo bool) Source {
@@ -71,15 +71,25 @@ func validity(end, now time.Time) (status string, days *int) {
 
 // describeValidity renders status and days for the text block.
 func describeValidity(status string, days *int) string {
+	return string(appendValidity(nil, days))
+}
+
+// appendValidity appends describeValidity's words to dst, for rows built
+// without a string per cell.
+func appendValidity(dst []byte, days *int) []byte {
 	switch {
 	case days == nil:
-		return "no end date"
+		return append(dst, "no end date"...)
 	case *days == 0:
-		return "valid, expires today"
+		return append(dst, "valid, expires today"...)
 	case *days > 0:
-		return fmt.Sprintf("valid, %d days left", *days)
+		dst = append(dst, "valid, "...)
+		dst = strconv.AppendInt(dst, int64(*days), 10)
+		return append(dst, " days left"...)
 	default:
-		return fmt.Sprintf("expired %d days ago", -*days)
+		dst = append(dst, "expired "...)
+		dst = strconv.AppendInt(dst, -int64(*days), 10)
+		return append(dst, " days ago"...)
 	}
 }
 
@@ -98,6 +108,11 @@ func cell(s string, max int) string {
 		return "-"
 	}
 	return truncate(s, max)
+}
+
+// appendCell appends cell(s, max) to dst.
+func appendCell(dst []byte, s string, max int) []byte {
+	return append(dst, cell(s, max)...)
 }
 
 // truncate cuts s to at most max runes, marking the cut.
@@ -128,41 +143,65 @@ const textReserve = 320
 // lines always, rows while they fit, and a footer reserved in advance so
 // the next step survives any cut.
 type textBudget struct {
-	b      strings.Builder
+	b      []byte
 	limit  int
 	footer string
 }
+
+// textStart is the room a text block starts with: most fit, so the block
+// is built without growing.
+const textStart = 2 << 10
 
 func newTextBudget(limit int) *textBudget {
 	if limit <= 0 {
 		limit = DefaultMaxTextBytes
 	}
-	return &textBudget{limit: limit}
+	return &textBudget{limit: limit, b: make([]byte, 0, min(limit, textStart))}
 }
 
-func (t *textBudget) head(s string) { t.b.WriteString(s) }
+func (t *textBudget) head(s string) { t.b = append(t.b, s...) }
 
 func (t *textBudget) foot(s string) { t.footer = s }
 
 // row adds s if it fits with the footer and the reserve; false means the
 // text is full.
 func (t *textBudget) row(s string) bool {
-	if t.b.Len()+len(s)+len(t.footer)+textReserve > t.limit {
+	if len(t.b)+len(s)+len(t.footer)+textReserve > t.limit {
 		return false
 	}
-	t.b.WriteString(s)
+	t.b = append(t.b, s...)
+	return true
+}
+
+// rowBytes is row for a row built in a reused buffer.
+func (t *textBudget) rowBytes(p []byte) bool {
+	if len(t.b)+len(p)+len(t.footer)+textReserve > t.limit {
+		return false
+	}
+	t.b = append(t.b, p...)
 	return true
 }
 
 // String returns the text, cut at a character boundary if the head lines
 // alone overran the limit.
 func (t *textBudget) String() string {
-	s := t.b.String()
+	n := len(t.b)
+	if t.footer != "" {
+		n += 1 + len(t.footer)
+	}
+	if n <= t.limit {
+		var sb strings.Builder
+		sb.Grow(n)
+		sb.Write(t.b)
+		if t.footer != "" {
+			sb.WriteByte('\n')
+			sb.WriteString(t.footer)
+		}
+		return sb.String()
+	}
+	s := string(t.b)
 	if t.footer != "" {
 		s += "\n" + t.footer
-	}
-	if len(s) <= t.limit {
-		return s
 	}
 	cut := t.limit - len("…\n")
 	for cut > 0 && !utf8.RuneStart(s[cut]) {

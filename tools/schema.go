@@ -63,6 +63,9 @@ type inputSchema struct {
 	compiled *validator.Schema
 	// props maps each argument to its JSON type ("string", "integer", ...).
 	props map[string]string
+	// fast decides most calls without the validator (see fastcheck.go);
+	// nil when the schema uses a keyword it does not know.
+	fast *fastCheck
 }
 
 func newInputSchema(name string, params any) *inputSchema {
@@ -92,7 +95,7 @@ func newInputSchema(name string, params any) *inputSchema {
 	for k, p := range shape.Properties {
 		props[k] = p.Type
 	}
-	return &inputSchema{raw: raw, compiled: compiled, props: props}
+	return &inputSchema{raw: raw, compiled: compiled, props: props, fast: newFastCheck(raw)}
 }
 
 // validate checks arguments against the input schema and describes every
@@ -102,6 +105,11 @@ func newInputSchema(name string, params any) *inputSchema {
 func (s *inputSchema) validate(args any) (json.RawMessage, error) {
 	if args == nil {
 		args = map[string]any{}
+	}
+	if m, ok := args.(map[string]any); ok && s.fast != nil && s.fast.accepts(m) {
+		if raw, err := json.Marshal(m); err == nil {
+			return raw, nil
+		}
 	}
 	// Round-trip through JSON so that the validator sees plain JSON values
 	// whatever Go types the transport produced.

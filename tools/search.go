@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,15 +43,15 @@ type SearchResult struct {
 
 // CertificationSummary is one certificate of a search result.
 type CertificationSummary struct {
-	ID              string  `json:"id" jsonschema_description:"QCC's certificate id: pass it to get_certification_detail."`
-	Name            string  `json:"name" jsonschema_description:"Product name for product certificates; often empty for management-system certificates."`
+	ID              string  `json:"id" jsonschema_description:"Certificate id for get_certification_detail."`
+	Name            string  `json:"name" jsonschema_description:"Product name; often empty for management systems."`
 	Type            string  `json:"type" jsonschema_description:"QCC's certificate type code, e.g. cnca027."`
-	TypeDescription string  `json:"type_description" jsonschema_description:"What the certificate is, in Chinese, e.g. 质量管理体系认证（ISO9000） (ISO 9001 quality management)."`
+	TypeDescription string  `json:"type_description" jsonschema_description:"What the certificate is, in Chinese, e.g. 质量管理体系认证（ISO9000）."`
 	Number          string  `json:"number" jsonschema_description:"The certificate number as issued."`
-	StartDate       *string `json:"start_date" jsonschema:"nullable,format=date" jsonschema_description:"Date the certificate took effect (YYYY-MM-DD), or null when QCC has none."`
-	EndDate         *string `json:"end_date" jsonschema:"nullable,format=date" jsonschema_description:"Last day the certificate is valid (YYYY-MM-DD), or null when QCC has none."`
-	Status          string  `json:"status" jsonschema:"enum=valid,enum=expired,enum=unknown" jsonschema_description:"valid through end_date, expired after it, unknown without an end date; judged against today's date in Beijing."`
-	DaysUntilExpiry *int    `json:"days_until_expiry" jsonschema:"nullable" jsonschema_description:"Days from today (Beijing) to end_date: 0 on the last valid day, negative once expired, null without an end date."`
+	StartDate       *string `json:"start_date" jsonschema:"nullable,format=date" jsonschema_description:"Valid from (YYYY-MM-DD), or null."`
+	EndDate         *string `json:"end_date" jsonschema:"nullable,format=date" jsonschema_description:"Last valid day (YYYY-MM-DD), or null."`
+	Status          string  `json:"status" jsonschema:"enum=valid,enum=expired,enum=unknown" jsonschema_description:"valid through end_date, then expired; unknown without one (Beijing date)."`
+	DaysUntilExpiry *int    `json:"days_until_expiry" jsonschema:"nullable" jsonschema_description:"Days from today (Beijing) to end_date; negative once expired, null without one."`
 }
 
 const searchDescription = "List the certificates a Chinese company holds, from Qichacha (QCC): management-system certifications " +
@@ -293,15 +294,21 @@ func searchText(r SearchResult, in searchTextInput) string {
 	if len(r.Certifications) > 0 {
 		t.head("\n| # | certificate | number | valid from | valid until | status | id |\n|---|---|---|---|---|---|---|\n")
 	}
+	var row []byte // one buffer for every row
 	for i, c := range r.Certifications {
 		what := c.TypeDescription
 		if c.Name != "" {
 			what += ": " + c.Name
 		}
-		row := fmt.Sprintf("| %d | %s | %s | %s | %s | %s | %s |\n",
-			i+1, cell(what, 60), cell(c.Number, 40), deref(c.StartDate), deref(c.EndDate),
-			describeValidity(c.Status, c.DaysUntilExpiry), cell(c.ID, 64))
-		if !t.row(row) {
+		row = append(row[:0], "| "...)
+		row = strconv.AppendInt(row, int64(i+1), 10)
+		row = append(appendCell(append(row, " | "...), what, 60), " | "...)
+		row = append(appendCell(row, c.Number, 40), " | "...)
+		row = append(append(row, deref(c.StartDate)...), " | "...)
+		row = append(append(row, deref(c.EndDate)...), " | "...)
+		row = append(appendValidity(row, c.DaysUntilExpiry), " | "...)
+		row = append(appendCell(row, c.ID, 64), " |\n"...)
+		if !t.rowBytes(row) {
 			t.head(fmt.Sprintf("… %d more not shown to keep this text short; all %d are in structuredContent.certifications, or call again with a smaller max_results or a status filter.\n",
 				len(r.Certifications)-i, len(r.Certifications)))
 			break

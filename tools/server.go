@@ -261,22 +261,26 @@ func logCalls(log *slog.Logger, obs Observer) server.ToolHandlerMiddleware {
 			if obs != nil {
 				obs.CallFinished(req.Params.Name, rec.outcome, rec.qccStatus, time.Since(start))
 			}
-			attrs := []any{
+			level := slog.LevelInfo
+			if res != nil && res.IsError {
+				level = slog.LevelWarn
+			}
+			if !log.Enabled(ctx, level) {
+				return res, err
+			}
+			// Attrs, not ...any: no boxing of each attribute.
+			attrs := make([]slog.Attr, 0, 5)
+			attrs = append(attrs,
 				slog.String("tool", req.Params.Name),
 				slog.String("outcome", rec.outcome),
-				slog.Duration("duration", time.Since(start)),
-			}
+				slog.Duration("duration", time.Since(start)))
 			if rec.qccStatus != 0 {
 				attrs = append(attrs, slog.Int("qcc_status", rec.qccStatus))
 			}
 			if known {
 				attrs = append(attrs, slog.Any("caller", caller))
 			}
-			level := slog.LevelInfo
-			if res != nil && res.IsError {
-				level = slog.LevelWarn
-			}
-			log.Log(ctx, level, "tool call", attrs...)
+			log.LogAttrs(ctx, level, "tool call", attrs...)
 			return res, err
 		}
 	}

@@ -253,17 +253,24 @@ func (f *Front) accessLog(next http.Handler) http.Handler {
 		if info.session == "" {
 			info.session = rw.Header().Get("Mcp-Session-Id") // chosen by the server
 		}
-		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", rw.status, "duration", time.Since(start)}
+		ctx := context.Background()
+		if !f.log.Enabled(ctx, slog.LevelInfo) {
+			return
+		}
+		// Attrs, not ...any: no boxing of each value on every request.
+		attrs := make([]slog.Attr, 0, 7)
+		attrs = append(attrs, slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rw.status), slog.Duration("duration", time.Since(start)))
 		if info.session != "" {
-			attrs = append(attrs, "session", info.session)
+			attrs = append(attrs, slog.String("session", info.session))
 		}
 		if info.tool != "" {
-			attrs = append(attrs, "tool", info.tool)
+			attrs = append(attrs, slog.String("tool", info.tool))
 		}
 		if info.caller != nil {
-			attrs = append(attrs, "caller", *info.caller)
+			attrs = append(attrs, slog.Any("caller", *info.caller))
 		}
-		f.log.Info("http request", attrs...)
+		f.log.LogAttrs(ctx, slog.LevelInfo, "http request", attrs...)
 	})
 }
 
