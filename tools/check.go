@@ -222,7 +222,7 @@ func runCheck(ctx context.Context, b guard.Upstream, o Options, p CheckParams) (
 			defer wg.Done()
 			slots <- struct{}{}
 			defer func() { <-slots }()
-			items, states, err := fetchWholeList(ctx, b, func(page int) qcc.SearchParams { return query(r.Company, page) }, r)
+			items, states, err := fetchWholeList(ctx, b, o.Now, func(page int) qcc.SearchParams { return query(r.Company, page) }, r)
 			mu.Lock()
 			defer mu.Unlock()
 			for _, s := range states {
@@ -313,8 +313,9 @@ func callsNeeded(ctx context.Context, oracle costOracle, query func(page int) qc
 }
 
 // fetchWholeList fetches a company's pages until its list ends. Pages
-// fetched before an error are kept: they are paid for.
-func fetchWholeList(ctx context.Context, b guard.Upstream, query func(page int) qcc.SearchParams, r *CompanyCheck) ([]qcc.Certification, []guard.CacheState, error) {
+// fetched before an error are kept: they are paid for. now is the
+// configured clock, for the error's wording.
+func fetchWholeList(ctx context.Context, b guard.Upstream, now func() time.Time, query func(page int) qcc.SearchParams, r *CompanyCheck) ([]qcc.Certification, []guard.CacheState, error) {
 	var (
 		items  []qcc.Certification
 		states []guard.CacheState
@@ -330,7 +331,7 @@ func fetchWholeList(ctx context.Context, b guard.Upstream, query func(page int) 
 				states = append(states, guard.CacheMiss) // billed all the same
 			}
 			if len(items) > 0 {
-				text, _, _ := describeError(err, time.Now())
+				text, _, _ := describeError(err, now())
 				r.IncompleteReason = fmt.Sprintf("stopped after %d page(s): %s", page-1, firstLine(text))
 			}
 			return items, states, err

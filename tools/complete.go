@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -90,10 +91,14 @@ func (a *answered) complete(set map[string]bool, prefix string) *mcp.Completion 
 }
 
 // promptCompleter completes the prompt's company argument.
-type promptCompleter struct{ a *answered }
+type promptCompleter struct {
+	a   *answered
+	log *slog.Logger
+}
 
 // CompletePromptArgument offers the company names answered so far.
-func (p promptCompleter) CompletePromptArgument(_ context.Context, prompt string, arg mcp.CompleteArgument, _ mcp.CompleteContext) (*mcp.Completion, error) {
+func (p promptCompleter) CompletePromptArgument(_ context.Context, prompt string, arg mcp.CompleteArgument, _ mcp.CompleteContext) (out *mcp.Completion, err error) {
+	defer recoverCompletion(p.log, prompt, &out, &err)
 	if prompt != DueDiligence || arg.Name != "company" {
 		return &mcp.Completion{Values: []string{}}, nil
 	}
@@ -101,10 +106,14 @@ func (p promptCompleter) CompletePromptArgument(_ context.Context, prompt string
 }
 
 // resourceCompleter completes the template's cert_id.
-type resourceCompleter struct{ a *answered }
+type resourceCompleter struct {
+	a   *answered
+	log *slog.Logger
+}
 
 // CompleteResourceArgument offers the certificate ids answered so far.
-func (r resourceCompleter) CompleteResourceArgument(_ context.Context, uri string, arg mcp.CompleteArgument, _ mcp.CompleteContext) (*mcp.Completion, error) {
+func (r resourceCompleter) CompleteResourceArgument(_ context.Context, uri string, arg mcp.CompleteArgument, _ mcp.CompleteContext) (out *mcp.Completion, err error) {
+	defer recoverCompletion(r.log, uri, &out, &err)
 	if uri != CertificateTemplate || arg.Name != "cert_id" {
 		return &mcp.Completion{Values: []string{}}, nil
 	}
@@ -119,7 +128,7 @@ func addCertificateTemplate(s *server.MCPServer, b guard.Upstream, o Options, a 
 		mcp.WithTemplateDescription("One certificate's full record from QCC as JSON, the same content as get_certification_detail's structured result. "+
 			"Answered from this server's cache when it can (free); otherwise one billed QCC call, like the tool. cert_id is an id from search_certifications."),
 		mcp.WithTemplateMIMEType("application/json")),
-		func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		recoverResource(o.Logger, CertificateTemplate, func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 			raw := strings.TrimPrefix(req.Params.URI, certificatePrefix)
 			id, err := checkCertID(raw)
 			if err != nil {
@@ -134,5 +143,5 @@ func addCertificateTemplate(s *server.MCPServer, b guard.Upstream, o Options, a 
 			}
 			a.id(out.ID)
 			return jsonResource(req.Params.URI, out)
-		})
+		}))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -104,9 +105,9 @@ func addResources(s *server.MCPServer, o Options) {
 	s.AddResource(mcp.NewResource(StatusCodesURI, "QCC status codes", mcp.WithResourceTitle("QCC status codes"),
 		mcp.WithResourceDescription("Every status code of QCC's certificate API as this server handles it: kind, whether retrying helps and when, meaning, and what to do."),
 		mcp.WithMIMEType("application/json")),
-		func(context.Context, mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		recoverResource(o.Logger, StatusCodesURI, func(context.Context, mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 			return jsonResource(StatusCodesURI, StatusCodeTable())
-		})
+		}))
 	if o.Usage == nil {
 		return
 	}
@@ -114,7 +115,7 @@ func addResources(s *server.MCPServer, o Options) {
 	s.AddResource(mcp.NewResource(UsageURI, "QCC usage of this server", mcp.WithResourceTitle("QCC usage of this server"),
 		mcp.WithResourceDescription("This server process's calls to QCC (billed) by status, cache hits, shared calls, locally refused calls and the daily budget left. It changes with every call: do not cache it."),
 		mcp.WithMIMEType("application/json")),
-		func(ctx context.Context, _ mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		recoverResource(o.Logger, UsageURI, func(ctx context.Context, _ mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 			u := o.Usage()
 			out := Usage{
 				UpstreamCalls: u.Total(), UpstreamCallsByStatus: u.UpstreamCalls,
@@ -141,7 +142,7 @@ func addResources(s *server.MCPServer, o Options) {
 				out.Caller = c
 			}
 			return jsonResource(UsageURI, out)
-		})
+		}))
 }
 
 func jsonResource(uri string, v any) ([]mcp.ResourceContents, error) {
@@ -152,20 +153,20 @@ func jsonResource(uri string, v any) ([]mcp.ResourceContents, error) {
 	return []mcp.ResourceContents{mcp.TextResourceContents{URI: uri, MIMEType: "application/json", Text: string(raw)}}, nil
 }
 
-func addPrompts(s *server.MCPServer) {
+func addPrompts(s *server.MCPServer, log *slog.Logger) {
 	s.AddPrompt(mcp.NewPrompt(DueDiligence,
 		mcp.WithPromptTitle("Certification due diligence"),
 		mcp.WithPromptDescription("Check which certifications a Chinese company holds: what is valid, what expires within 90 days, what has expired, citing certificate numbers."),
 		mcp.WithArgument("company", mcp.RequiredArgument(),
 			mcp.ArgumentDescription("The company's registered name, usually Chinese, e.g. 企查查科技有限公司."))),
-		func(_ context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		recoverPrompt(log, DueDiligence, func(_ context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 			company, err := checkCompany("company", req.Params.Arguments["company"])
 			if err != nil {
 				return nil, fmt.Errorf("invalid prompt argument: %s; give the company's registered name", err.Error())
 			}
 			return mcp.NewGetPromptResult("Certification due diligence for "+company,
 				[]mcp.PromptMessage{mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(dueDiligenceText(company)))}), nil
-		})
+		}))
 }
 
 func dueDiligenceText(company string) string {

@@ -127,8 +127,8 @@ func NewServer(b guard.Upstream, o Options) *server.MCPServer {
 		server.WithResourceCapabilities(false, false),
 		server.WithPromptCapabilities(false),
 		server.WithCompletions(),
-		server.WithPromptCompletionProvider(promptCompleter{o.answered}),
-		server.WithResourceCompletionProvider(resourceCompleter{o.answered}),
+		server.WithPromptCompletionProvider(promptCompleter{o.answered, o.Logger}),
+		server.WithResourceCompletionProvider(resourceCompleter{o.answered, o.Logger}),
 	}
 	// The lists never change while the server runs and hold nothing of a
 	// user: any cache may keep them for long. A read is answered afresh
@@ -155,7 +155,7 @@ func NewServer(b guard.Upstream, o Options) *server.MCPServer {
 	addResources(s, o)
 	addCertificateTemplate(s, b, o, o.answered)
 	addView(s)
-	addPrompts(s)
+	addPrompts(s, o.Logger)
 	return s
 }
 

@@ -41,20 +41,40 @@ type App struct {
 // one of the run (a cache file locked by another process).
 type SettingsError struct{ Err error }
 
+// Error returns the QCC client's message.
 func (e *SettingsError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the QCC client's error.
 func (e *SettingsError) Unwrap() error { return e.Err }
 
+// Option changes how New builds the server beyond what the settings say;
+// it is for tests, never a flag.
+type Option func(*options)
+
+type options struct{ now func() time.Time }
+
+// WithClock makes the QCC client's signatures, the sandbox, the guard and
+// the tools read now instead of the system clock, so that a test against
+// the sandbox's dated certificates sees the same valid, expiring and
+// expired ones whatever day it runs.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
 // New builds the server for cfg. version is reported to clients; m, when
 // not nil, times QCC requests, counts tool calls and sessions and exports
 // the guard's counters.
-func New(cfg *config.Config, version string, log *slog.Logger, m *metrics.Metrics) (*App, error) {
+func New(cfg *config.Config, version string, log *slog.Logger, m *metrics.Metrics, with ...Option) (*App, error) {
+	var set options
+	for _, o := range with {
+		o(&set)
+	}
 	var rt http.RoundTripper = qcc.NewTransport(cfg.MaxConcurrentCalls)
 	appKey, secretKey := cfg.AppKey, cfg.SecretKey
 	opts := []qcc.Option{qcc.WithTimeout(cfg.Timeout)}
+	if set.now != nil {
+		opts = append(opts, qcc.WithClock(set.now))
+	}
 	if cfg.Demo {
-		rt = sandbox.New(sandbox.Config{}).Transport()
+		rt = sandbox.New(sandbox.Config{Now: set.now}).Transport()
 		appKey, secretKey = sandbox.DemoAppKey, sandbox.DemoSecretKey
 	} else if cfg.BaseURL != "" {
 		opts = append(opts, qcc.WithBaseURL(cfg.BaseURL))
@@ -67,6 +87,7 @@ func New(cfg *config.Config, version string, log *slog.Logger, m *metrics.Metric
 		return nil, &SettingsError{err}
 	}
 	gcfg := cfg.Guard(log)
+	gcfg.Now = set.now
 	var (
 		store    *redisstore.Store
 		sessionS sessions.Store
@@ -91,7 +112,7 @@ func New(cfg *config.Config, version string, log *slog.Logger, m *metrics.Metric
 	}
 	built.Store(g)
 	o := tools.Options{Version: version, Demo: cfg.Demo, Logger: log, MaxConcurrentCalls: cfg.MaxConcurrentCalls,
-		MaxTextBytes: cfg.MaxTextBytes, Usage: g.Usage, ClientUsage: g.ClientUsedToday}
+		MaxTextBytes: cfg.MaxTextBytes, Usage: g.Usage, ClientUsage: g.ClientUsedToday, Now: set.now}
 	if m != nil {
 		m.WatchUsage(g.Usage)
 		if store != nil {

@@ -225,16 +225,22 @@ func TestParseTokens(t *testing.T) {
 		{"", "no token"},
 		{"# nothing\n", "no token"},
 		{"alice tok-a\nlonely\n", "line 2"},
-		{"alice tok-a\nalice tok-b\n", "used twice"},
-		{"alice tok-a\nbob tok-a\n", "also another"},
+		{"alice tok-a\nalice tok-b\n", "line 2: the name is used twice (also on line 1)"},
+		{"alice tok-a\nbob tok-a\n", "line 2: the token is also the token on line 1"},
 		{"al ice tok\n", "line 1"},
-		{"bad/name tok\nx y\n", "name"},
+		{"bad/name tok\nx y\n", "line 1: the name"},
+		// The columns swapped: the canary token, with + / = that no name
+		// has, is where the name should be.
+		{"alice tok-a\ntok-CANARY+a/b= bob\n", "line 2: the name"},
+		// Swapped on every line, a token of name characters passes as a
+		// name and is "used twice".
+		{"tok-CANARY alice\ntok-CANARY bob\n", "line 2: the name is used twice"},
 	} {
 		_, err := ParseTokens([]byte(c.in))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: got %v, want an error with %q", c.in, err, c.want)
 		}
-		if err != nil && strings.Contains(err.Error(), "tok-") {
+		if err != nil && (strings.Contains(err.Error(), "tok-") || strings.Contains(err.Error(), "CANARY")) {
 			t.Errorf("%q: the error holds a token: %v", c.in, err)
 		}
 	}
@@ -277,6 +283,43 @@ func get(t *testing.T, url, token string) (*http.Response, string) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	return resp, string(body)
+}
+
+// TestNotReadyIsLoggedOncePerChange: calls refused while the keys are not
+// loaded give one warning, not one a request, and loading them one line.
+func TestNotReadyIsLoggedOncePerChange(t *testing.T) {
+	as := authtest.New(t, false)
+	as.AddKey(t, "k", "rsa", true)
+	clock := testkit.NewClock()
+	logs := &testkit.SyncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	v, err := NewVerifier(OAuthConfig{Issuer: as.Issuer, Resource: authtest.Resource, Scope: "qcc", Now: clock.Now, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(Options{OAuth: v, Logger: log})
+	srv := front(t, a)
+	valid := as.Mint(t, "k", jose.RS256, as.Claims(clock.Now()))
+	for range 5 {
+		if resp, body := get(t, srv.URL+"/mcp", valid); resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("before keys: %d %q, want 503", resp.StatusCode, body)
+		}
+	}
+	if n := strings.Count(logs.String(), "refusing OAuth calls"); n != 1 {
+		t.Fatalf("%d warnings for 5 refused calls, want 1:\n%s", n, logs)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a.Start(ctx)
+	testkit.WaitFor(t, "ready", a.Ready)
+	for range 3 {
+		if resp, body := get(t, srv.URL+"/mcp", valid); resp.StatusCode != http.StatusOK {
+			t.Fatalf("after keys: %d %q, want 200", resp.StatusCode, body)
+		}
+	}
+	if n := strings.Count(logs.String(), "OAuth calls are checked again"); n != 1 || !strings.Contains(logs.String(), "calls_refused=5") {
+		t.Errorf("%d lines for the keys loaded, want 1 with calls_refused=5:\n%s", n, logs)
+	}
 }
 
 func TestMiddlewareChallengesAndIdentities(t *testing.T) {

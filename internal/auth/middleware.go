@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/qcc-mcp/qcc-mcp/internal/identity"
 )
@@ -41,6 +42,11 @@ type Authenticator struct {
 	metadataURL string
 	// metadataPaths are the paths it is served at on this server.
 	metadataPaths []string
+	// refusing is set while calls are refused for want of the keys: the
+	// refusals are logged once when that starts and once when it ends,
+	// not once a request.
+	refusing atomic.Bool
+	refused  atomic.Int64 // calls refused since refusing was set
 }
 
 // New returns an Authenticator.
@@ -160,12 +166,19 @@ func (a *Authenticator) authenticate(w http.ResponseWriter, r *http.Request) (id
 		return identity.Identity{}, false
 	}
 	id, err := a.oauth.Verify(r.Context(), token)
+	if !errors.Is(err, ErrNotReady) && a.refusing.CompareAndSwap(true, false) {
+		a.log.Info("the authorization server's keys are loaded: OAuth calls are checked again",
+			"issuer", a.oauth.Issuer(), "calls_refused", a.refused.Swap(0))
+	}
 	var te *TokenError
 	switch {
 	case err == nil:
 		return id, true
 	case errors.Is(err, ErrNotReady):
-		a.log.Warn("refused a call: the authorization server's keys are not loaded yet", "issuer", a.oauth.Issuer())
+		a.refused.Add(1)
+		if a.refusing.CompareAndSwap(false, true) {
+			a.log.Warn("refusing OAuth calls until the authorization server's keys are loaded (logged once)", "issuer", a.oauth.Issuer())
+		}
 		w.Header().Set("Retry-After", "5")
 		plain(w, http.StatusServiceUnavailable, a.NotReadyReason()+"; retry shortly")
 	case errors.As(err, &te) && te.Code == "insufficient_scope":

@@ -72,6 +72,7 @@ type TokenError struct {
 	Description string
 }
 
+// Error returns the RFC 6750 code and why, never the token.
 func (e *TokenError) Error() string { return e.Code + ": " + e.Description }
 
 func invalid(format string, args ...any) error {

@@ -56,25 +56,27 @@ func ParseTokens(data []byte) (*StaticTokens, error) {
 	if len(lines) == 1 && len(lines[0].fields) == 1 {
 		return SingleToken(lines[0].fields[0]), nil
 	}
+	// The errors give line numbers and never a field: with the columns
+	// swapped (TOKEN NAME) the rejected "name" is a token.
 	s := &StaticTokens{}
-	names := map[string]bool{}
-	hashes := map[[sha256.Size]byte]bool{}
+	names := map[string]int{}
+	hashes := map[[sha256.Size]byte]int{}
 	for _, l := range lines {
 		if len(l.fields) != 2 {
 			return nil, fmt.Errorf("line %d: want NAME TOKEN (a name, a space, a token without spaces)", l.n)
 		}
 		name, token := l.fields[0], l.fields[1]
 		if !validName.MatchString(name) {
-			return nil, fmt.Errorf("line %d: name %q: want 1 to 64 letters, digits or . _ @ - (it appears in logs and metrics)", l.n, name)
+			return nil, fmt.Errorf("line %d: the name (first column) must be 1 to 64 letters, digits or . _ @ - (it appears in logs and metrics); is the line TOKEN NAME instead of NAME TOKEN?", l.n)
 		}
-		if names[name] {
-			return nil, fmt.Errorf("line %d: name %q is used twice", l.n, name)
+		if prev, ok := names[name]; ok {
+			return nil, fmt.Errorf("line %d: the name is used twice (also on line %d)", l.n, prev)
 		}
 		h := sha256.Sum256([]byte(token))
-		if hashes[h] {
-			return nil, fmt.Errorf("line %d: the token of %q is also another name's token", l.n, name)
+		if prev, ok := hashes[h]; ok {
+			return nil, fmt.Errorf("line %d: the token is also the token on line %d", l.n, prev)
 		}
-		names[name], hashes[h] = true, true
+		names[name], hashes[h] = l.n, l.n
 		s.entries = append(s.entries, staticEntry{name: name, hash: h})
 	}
 	return s, nil

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/mark3labs/mcp-go/client"
@@ -42,12 +41,13 @@ func modernClient(t *testing.T, url string) *client.Client {
 func TestModernCancelCannotReachAnotherClient(t *testing.T) {
 	_, ts := newTestServer(t)
 	victim, attacker := modernClient(t, ts.URL+"/mcp"), modernClient(t, ts.URL+"/mcp")
+	key, h := newHold(t)
 	done := make(chan string, 1)
 	go func() {
-		res, err := testkit.CallTool(victim, "sleep", map[string]any{"ms": 1500})
-		done <- testkit.DescribeCall("sleep", res, err)
+		res, err := testkit.CallTool(victim, "hold", map[string]any{"key": key})
+		done <- testkit.DescribeCall("hold", res, err)
 	}()
-	time.Sleep(300 * time.Millisecond) // the victim's call is running
+	h.WaitStarted(t)
 	// The attacker cancels every id the victim could be using, as a
 	// modern-era notification.
 	for id := range 10 {
@@ -73,8 +73,11 @@ func TestModernCancelCannotReachAnotherClient(t *testing.T) {
 			t.Errorf("raw notifications/cancelled: %d %s, want 202", resp.StatusCode, b)
 		}
 	}
+	// Each notification was answered after mcp-go handled it, so a cancel
+	// that reached the call has ended it by now: release it only then.
+	h.Release()
 	got := <-done
-	if !strings.Contains(got, "slept") {
+	if !strings.Contains(got, "released") {
 		t.Errorf("another client's notifications/cancelled reached the call: %s", got)
 	}
 }
@@ -214,29 +217,35 @@ func TestCredentialParamsAnyCase(t *testing.T) {
 func TestReadyzAnswersDuringTheDrain(t *testing.T) {
 	addr, _, stop := serve(t, nil)
 	c := testkit.StreamableClient(t, "http://"+addr+"/mcp", mcp.ProtocolVersion20251125)
+	key, h := newHold(t)
 	var wg sync.WaitGroup
 	var got string
 	wg.Go(func() {
-		res, err := testkit.CallTool(c, "sleep", map[string]any{"ms": 1500})
-		got = testkit.DescribeCall("sleep", res, err)
+		res, err := testkit.CallTool(c, "hold", map[string]any{"key": key})
+		got = testkit.DescribeCall("hold", res, err)
 	})
-	time.Sleep(300 * time.Millisecond)
+	h.WaitStarted(t)
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
-	time.Sleep(200 * time.Millisecond)
-	resp, err := http.Get("http://" + addr + "/readyz")
-	if err != nil {
-		t.Fatalf("/readyz during the drain: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("/readyz during the drain: %d, want 503", resp.StatusCode)
-	}
+	// /readyz answers 200 until the shutdown begins, then 503 while the
+	// held call keeps the drain going; a refused connection fails at once.
+	testkit.WaitFor(t, "/readyz to answer 503 during the drain", func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			t.Fatalf("/readyz during the drain: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("/readyz: %d", resp.StatusCode)
+		}
+		return resp.StatusCode == http.StatusServiceUnavailable
+	})
 	if resp := do(t, "POST", "http://"+addr+"/mcp", testkit.InitializeBody, testkit.MCPHeaders(nil)); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("a new request during the drain: %d, want 503", resp.StatusCode)
 	}
+	h.Release()
 	wg.Wait()
-	if !strings.Contains(got, "slept") {
+	if !strings.Contains(got, "released") {
 		t.Errorf("the call in flight at shutdown: %s", got)
 	}
 	if err := <-stopped; err != nil {

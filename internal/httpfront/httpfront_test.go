@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -31,18 +33,60 @@ func echoServer() *server.MCPServer {
 	s.AddTool(mcp.NewTool("echo", mcp.WithString("text")), func(_ context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return mcp.NewToolResultText("echo: " + req.GetString("text", "")), nil
 	})
-	// "sleep" answers "slept" after "ms" milliseconds, or "canceled" when
-	// its call is canceled first.
-	s.AddTool(mcp.NewTool("sleep", mcp.WithNumber("ms")), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	// "hold" reports that it runs, then answers "released" when the test
+	// releases its "key", or "canceled" when its call is canceled first:
+	// a test knows a call is in flight without guessing how long to wait.
+	s.AddTool(mcp.NewTool("hold", mcp.WithString("key")), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		h := heldCall(req.GetString("key", ""))
+		h.startOnce.Do(func() { close(h.started) })
 		select {
-		case <-time.After(time.Duration(req.GetFloat("ms", 0)) * time.Millisecond):
-			return mcp.NewToolResultText("slept"), nil
+		case <-h.release:
+			return mcp.NewToolResultText("released"), nil
 		case <-ctx.Done():
 			return mcp.NewToolResultError("canceled"), nil
 		}
 	})
 	return s
 }
+
+// held are the "hold" calls by key, made by whichever of the test and the
+// tool asks first.
+var held sync.Map
+
+type hold struct {
+	startOnce   sync.Once
+	started     chan struct{} // closed when the tool runs
+	release     chan struct{} // closed by the test
+	releaseOnce sync.Once
+}
+
+// heldCall returns the hold for key.
+func heldCall(key string) *hold {
+	v, _ := held.LoadOrStore(key, &hold{started: make(chan struct{}), release: make(chan struct{})})
+	return v.(*hold)
+}
+
+// newHold returns a hold under a key of its own, released at the end of
+// the test at the latest.
+func newHold(t *testing.T) (string, *hold) {
+	key := t.Name() + "/" + uuid.NewString()
+	h := heldCall(key)
+	t.Cleanup(h.Release)
+	return key, h
+}
+
+// WaitStarted waits until the held call runs.
+func (h *hold) WaitStarted(t *testing.T) {
+	t.Helper()
+	select {
+	case <-h.started:
+	case <-time.After(time.Minute):
+		t.Fatal("the held call did not start within a minute")
+	}
+}
+
+// Release lets the held call answer.
+func (h *hold) Release() { h.releaseOnce.Do(func() { close(h.release) }) }
 
 // testOptions are the front's options as a loopback server gets them from
 // the flag defaults.

@@ -225,3 +225,47 @@ func TestRedisEmptiedMidDay(t *testing.T) {
 		}
 	})
 }
+
+// TestCooldownOutlivesRedisLoss: a 109 that replica A met while Redis was
+// down (so it could not be shared) is still refused on A once Redis is
+// back, and on B and C once A has written it back; a 116 that Redis lost
+// (FLUSHALL) is still refused on A, which writes it back for B and C.
+func TestCooldownOutlivesRedisLoss(t *testing.T) {
+	t.Parallel()
+	wantRefused := func(t *testing.T, c *cluster, code string, prefix string) {
+		t.Helper()
+		for i, company := range distinct(prefix, len(c.reps)) {
+			res, err := search(c.client(eras[0].version, i), company)
+			if err != nil || !res.IsError || !strings.Contains(testkit.ResultText(res), code) {
+				t.Errorf("replica %d, %s: %s; want QCC's %s repeated locally", i, prefix, testkit.DescribeCall("", res, err), code)
+			}
+		}
+		if n := c.qccCalls(); n != 1 {
+			t.Errorf("%s: %d QCC calls in all, want only the one answered %s", prefix, n, code)
+		}
+	}
+	t.Run("met-during-outage", func(t *testing.T) {
+		t.Parallel()
+		c := startCluster(t, 3, deadline...)
+		a := c.client(eras[0].version, 0)
+		c.redis.Kill()
+		if res, err := search(a, "sandbox-status-109"); err != nil || !res.IsError {
+			t.Fatalf("109 trigger: %s", testkit.DescribeCall("", res, err))
+		}
+		c.redis.Restart() // empty
+		c.waitRedisUp(1)
+		testkit.WaitFor(t, "replica A writes its cooldowns back", func() bool {
+			return strings.Contains(c.logs[0].String(), "cooldowns this process met are shared again")
+		})
+		wantRefused(t, c, "109", "after-outage")
+	})
+	t.Run("lost-by-flushall", func(t *testing.T) {
+		t.Parallel()
+		c := startCluster(t, 3)
+		if res, err := search(c.client(eras[0].version, 0), "sandbox-status-116"); err != nil || !res.IsError {
+			t.Fatalf("116 trigger: %s", testkit.DescribeCall("", res, err))
+		}
+		c.redis.FlushAll()
+		wantRefused(t, c, "116", "after-flush") // A first: it writes the 116 back
+	})
+}

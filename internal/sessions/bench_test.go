@@ -3,6 +3,8 @@ package sessions
 import (
 	"context"
 	"testing"
+
+	"github.com/qcc-mcp/qcc-mcp/internal/testkit/redistest"
 )
 
 // BenchmarkValidate is the Manager's cost per legacy request: one Store
@@ -23,8 +25,8 @@ func BenchmarkValidate(b *testing.B) {
 	}
 	b.Run("memory", func(b *testing.B) { run(b, NewMemoryStore()) })
 	b.Run("redis", func(b *testing.B) {
-		rs := startRedis(b)
-		store, err := NewRedisStore(rs.Client(), "bench:")
+		rs := redistest.Start(b)
+		store, err := NewRedisStore(redisClient(b, rs), "bench:")
 		if err != nil {
 			b.Fatal(err)
 		}

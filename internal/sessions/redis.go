@@ -35,32 +35,16 @@ const RedisKeySuffix = "sessions:v1"
 //
 // The client must honour context deadlines, or a hung Redis holds requests
 // for its read timeout: a *redis.Client built without
-// ContextTimeoutEnabled is refused. TuneRedisOptions sets what matters.
+// ContextTimeoutEnabled is refused. The app passes the pool of the guard's
+// redisstore.Store (Store.Client), which is tuned for this already.
 func NewRedisStore(client redis.UniversalClient, prefix string) (*RedisStore, error) {
 	if client == nil {
 		return nil, errors.New("sessions: nil redis client")
 	}
 	if c, ok := client.(*redis.Client); ok && !c.Options().ContextTimeoutEnabled {
-		return nil, errors.New("sessions: redis client must set ContextTimeoutEnabled (see sessions.TuneRedisOptions)")
+		return nil, errors.New("sessions: redis client must set ContextTimeoutEnabled (redisstore.Store.Client is)")
 	}
 	return &RedisStore{client: client, key: prefix + RedisKeySuffix}, nil
-}
-
-// TuneRedisOptions changes go-redis defaults that hurt here: context
-// deadlines are honoured, a failed command is not retried (the Manager's
-// breaker decides when to try again, so an outage causes no retry storm),
-// and socket timeouts are bounded by timeout (250 ms when zero) instead of
-// 5 s.
-func TuneRedisOptions(o *redis.Options, timeout time.Duration) {
-	if timeout <= 0 {
-		timeout = DefaultOpTimeout
-	}
-	o.ContextTimeoutEnabled = true
-	o.MaxRetries = -1
-	o.DialTimeout = timeout
-	o.ReadTimeout = timeout
-	o.WriteTimeout = timeout
-	o.PoolTimeout = timeout
 }
 
 // member is what Redis stores for a session: a hash of its id, so that the

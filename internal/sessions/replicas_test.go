@@ -9,14 +9,15 @@ import (
 
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/qcc-mcp/qcc-mcp/internal/testkit"
+	"github.com/qcc-mcp/qcc-mcp/internal/testkit/redistest"
 )
 
 // replicas starts n replicas sharing one Redis store under one prefix.
-func replicas(t *testing.T, rs *redisServer, n int, cfg Config, opts ...server.StreamableHTTPOption) []*replica {
+func replicas(t *testing.T, rs *redistest.Server, n int, cfg Config, opts ...server.StreamableHTTPOption) []*replica {
 	t.Helper()
 	var out []*replica
 	for range n {
-		store, err := NewRedisStore(rs.Client(), "qcc-mcp:test:")
+		store, err := NewRedisStore(redisClient(t, rs), "qcc-mcp:test:")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -26,7 +27,7 @@ func replicas(t *testing.T, rs *redisServer, n int, cfg Config, opts ...server.S
 }
 
 func TestRedisSessionOnEveryReplica(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	rep := replicas(t, rs, 3, Config{})
 	a, b, c := rep[0], rep[1], rep[2]
 
@@ -54,11 +55,11 @@ func TestRedisSessionOnEveryReplica(t *testing.T) {
 	// Redis holds one key under the prefix, and no session id in it.
 	sid2 := mustInitialize(t, b.URL)
 	ctx := context.Background()
-	keys, err := rs.Client().Keys(ctx, "*").Result()
+	keys, err := redisClient(t, rs).Keys(ctx, "*").Result()
 	if err != nil || len(keys) != 1 || keys[0] != "qcc-mcp:test:"+RedisKeySuffix {
 		t.Fatalf("keys %v (%v), want only the prefixed sessions key", keys, err)
 	}
-	members, _ := rs.Client().ZRange(ctx, keys[0], 0, -1).Result()
+	members, _ := redisClient(t, rs).ZRange(ctx, keys[0], 0, -1).Result()
 	for _, m := range members {
 		if strings.Contains(sid2, m) || strings.Contains(m, sid2[len(idPrefix):]) {
 			t.Errorf("Redis holds a usable session id: %q", m)
@@ -72,7 +73,7 @@ func TestRedisSessionOnEveryReplica(t *testing.T) {
 // TestRedisActivityElsewhereKeepsAlive: a session used only on B outlives
 // its TTL on A, and one nobody uses ends on every replica.
 func TestRedisActivityElsewhereKeepsAlive(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	const ttl = time.Second
 	rep := replicas(t, rs, 2, Config{IdleTTL: ttl})
 	a, b := rep[0], rep[1]
@@ -97,7 +98,7 @@ func TestRedisActivityElsewhereKeepsAlive(t *testing.T) {
 // TestRedisSweeperAndShutdownStayLocal: mcp-go's idle sweeper and its
 // CloseSessions on one replica end nothing on the others.
 func TestRedisSweeperAndShutdownStayLocal(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	const ttl = time.Second // mcp-go sweeps every max(ttl/2, 1s)
 	rep := replicas(t, rs, 2, Config{IdleTTL: 3 * ttl}, server.WithSessionIdleTTL(ttl))
 	a, b := rep[0], rep[1]
@@ -144,7 +145,7 @@ func TestRedisSweeperAndShutdownStayLocal(t *testing.T) {
 // TestRedisStreamEndsWhenSessionEndsElsewhere: a GET stream on A is closed
 // once the session is deleted on B.
 func TestRedisStreamEndsWhenSessionEndsElsewhere(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	rep := replicas(t, rs, 2, Config{IdleTTL: time.Second})
 	sid := mustInitialize(t, rep[0].URL)
 	status, ended, closeStream := openStream(t, rep[0].URL, sid, sse)
@@ -163,7 +164,7 @@ func TestRedisStreamEndsWhenSessionEndsElsewhere(t *testing.T) {
 }
 
 func TestRedisCapAcrossReplicas(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	rep := replicas(t, rs, 3, Config{MaxSessions: 5})
 	urls := []string{rep[0].URL, rep[1].URL, rep[2].URL}
 	if n := concurrentInitializes(t, urls, 30); n != 5 {
@@ -180,10 +181,10 @@ func TestRedisCapAcrossReplicas(t *testing.T) {
 // working there, others are refused, new ones open locally, nothing waits
 // long; when Redis is back, sharing resumes without restarts.
 func TestRedisOutage(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	log := &testkit.SyncBuffer{}
 	store := func() Store {
-		s, err := NewRedisStore(rs.Client(), "p:")
+		s, err := NewRedisStore(redisClient(t, rs), "p:")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,7 +197,7 @@ func TestRedisOutage(t *testing.T) {
 
 	for name, hang := range map[string]bool{"killed": false, "hung (SIGSTOP)": true} {
 		if hang {
-			rs.Pause()
+			rs.Stop()
 		} else {
 			rs.Kill()
 		}
@@ -218,7 +219,7 @@ func TestRedisOutage(t *testing.T) {
 			t.Errorf("%s: five requests took %v; each Store call must stop at 250 ms", name, took)
 		}
 		if hang {
-			rs.Resume()
+			rs.Cont()
 		} else {
 			rs.Restart() // empty: the outage lost every session
 		}

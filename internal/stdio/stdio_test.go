@@ -119,20 +119,28 @@ func serveTimed(t *testing.T, s *server.MCPServer, in string, maxLine int) (stri
 // the shutdown timeout, and its answer is written; a request that arrives
 // after the signal is not started.
 func TestSignalLetsCallsFinish(t *testing.T) {
-	pr, pw := io.Pipe()
-	defer pw.Close()
-	var out testkit.SyncBuffer
+	in := &stagedInput{first: initLine + "\n" + `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"hold","arguments":{}}}` + "\n",
+		then:  `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"hold","arguments":{}}}` + "\n",
+		asked: make(chan struct{}), more: make(chan struct{}), delivered: make(chan struct{}), end: make(chan struct{})}
+	defer close(in.end)
+	s, started, release := heldServer()
+	var out, logs testkit.SyncBuffer
 	ctx, signal := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Serve(ctx, slowServer(700*time.Millisecond), pr, &out, slog.New(slog.DiscardHandler), 10*time.Second, 1<<20)
+		done <- Serve(ctx, s, in, &out, slog.New(slog.NewTextHandler(&logs, nil)), 10*time.Second, 1<<20)
 	}()
-	io.WriteString(pw, initLine+"\n"+`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"wait","arguments":{}}}`+"\n")
-	testkit.WaitFor(t, "initialize answered", func() bool { return strings.Contains(out.String(), `"id":1`) })
-	time.Sleep(100 * time.Millisecond)
+	// Call 2 runs, and the reader already waits for more input: the
+	// next line reaches Serve only after the signal.
+	waitChan(t, started, "call 2 to start")
+	waitChan(t, in.asked, "Serve to read past call 2")
 	signal()
-	time.Sleep(100 * time.Millisecond) // the signal is taken in
-	go io.WriteString(pw, `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"wait","arguments":{}}}`+"\n")
+	testkit.WaitFor(t, "the drain to begin", func() bool { return strings.Contains(logs.String(), "waiting for the calls in flight") })
+	close(in.more)
+	// Reading id 3 counts it as owed before mcp-go gets the line, so were
+	// it handed on, the drain would wait for its answer too.
+	waitChan(t, in.delivered, "id 3 to be read")
+	close(release)
 	select {
 	case err := <-done:
 		if err != nil {
@@ -142,11 +150,69 @@ func TestSignalLetsCallsFinish(t *testing.T) {
 		t.Fatal("Serve did not return after the call in flight ended")
 	}
 	got := answers(t, out.String())
-	if !strings.Contains(got["2"], "waited") {
+	if !strings.Contains(got["2"], "released") {
 		t.Errorf("call in flight at the signal: %q, want its result; stdout:\n%s", got["2"], out.String())
 	}
 	if _, ok := got["3"]; ok {
 		t.Errorf("a request read after the signal was served: %s", out.String())
+	}
+	select {
+	case <-started:
+		t.Error("a request read after the signal was started")
+	default:
+	}
+}
+
+// heldServer is an MCP server with one tool, "hold", that sends on started
+// when it runs and answers "released" once release is closed.
+func heldServer() (s *server.MCPServer, started chan struct{}, release chan struct{}) {
+	s = server.NewMCPServer("stdio-test", "1", server.WithToolCapabilities(false))
+	started, release = make(chan struct{}, 10), make(chan struct{})
+	s.AddTool(mcp.NewTool("hold"), func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		started <- struct{}{}
+		select {
+		case <-release:
+			return mcp.NewToolResultText("released"), nil
+		case <-ctx.Done():
+			return mcp.NewToolResultError("canceled"), nil
+		}
+	})
+	return s, started, release
+}
+
+// stagedInput is stdin that gives first; asked for more, it closes asked,
+// waits for more to be closed, gives then and closes delivered; after that
+// it gives nothing until end is closed.
+type stagedInput struct {
+	first, then                 string
+	asked, more, delivered, end chan struct{}
+	reads                       int
+}
+
+// Read is called by one goroutine at a time (mcp-go's reader).
+func (s *stagedInput) Read(p []byte) (int, error) {
+	s.reads++
+	switch s.reads {
+	case 1:
+		return copy(p, s.first), nil
+	case 2:
+		close(s.asked)
+		<-s.more
+		n := copy(p, s.then)
+		close(s.delivered)
+		return n, nil
+	}
+	<-s.end
+	return 0, io.EOF
+}
+
+// waitChan waits for c to be closed or sent on.
+func waitChan(t *testing.T, c <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-c:
+	case <-time.After(time.Minute):
+		t.Fatalf("gave up waiting for %s after a minute", what)
 	}
 }
 

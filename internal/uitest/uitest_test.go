@@ -22,8 +22,10 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/app"
 	"github.com/qcc-mcp/qcc-mcp/internal/testkit"
 	"github.com/qcc-mcp/qcc-mcp/internal/testkit/appserver"
+	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/tools"
 )
 
@@ -36,6 +38,13 @@ var checkCompanies = []string{
 	demoCompany, "杭州青禾软件技术有限公司", "企查查科技有限公司", "深圳市海澜电子科技有限公司",
 	"华信创（北京）检测技术有限公司", "北京星河启明商贸有限公司", "sandbox-status-102",
 }
+
+// asOf is the server's fixed clock: 10:00 in Beijing on a day when the
+// demo company has certificates expiring within expiringWindow (ending
+// 2027-03-01 and 2027-04-11) as well as valid and expired ones, and the
+// check's only expiring row (华信创, ISO 9001 ending 2027-03-31) is within
+// it too.
+var asOf = time.Date(2027, 1, 15, 10, 0, 0, 0, qcc.Beijing)
 
 // expiringWindow is the view's "expiring" window for a search result.
 const expiringWindow = 90
@@ -161,7 +170,10 @@ func TestViewInBrowser(t *testing.T) {
 	// of our own to know what the view should show.
 	// No pause after the account error that one company of the check
 	// triggers, so the calls after it still reach the sandbox.
-	srv := appserver.Start(t, []string{"--demo", "--credential-cooldown", "0"}, nil, nil)
+	// The server's clock stays on asOf, so the valid, expiring and expired
+	// states below do not age with the sandbox's dated certificates.
+	srv := appserver.Start(t, []string{"--demo", "--credential-cooldown", "0"}, nil, nil,
+		app.WithClock(testkit.NewClockAt(asOf).Now))
 	c := testkit.StreamableClient(t, srv.URL+"/mcp", mcp.LATEST_PROTOCOL_VERSION)
 	var search tools.SearchResult
 	structured(t, c, tools.SearchToolName, map[string]any{"company": demoCompany, "max_results": 200}, &search)
@@ -286,6 +298,9 @@ func checkTimeline(t *testing.T, r *report, search tools.SearchResult) {
 			end, _ := time.Parse("2006-01-02", *c.EndDate)
 			today = end.AddDate(0, 0, -*c.DaysUntilExpiry).Format("2006-01-02")
 		}
+	}
+	if want := asOf.Format("2006-01-02"); today != want {
+		t.Fatalf("the server's today is %q, want the fixed clock's %s", today, want)
 	}
 	if states["expired"] == 0 || states["expiring"] == 0 || states["valid"] == 0 {
 		t.Fatalf("the demo company's certificates by state %v: want valid, expiring and expired ones", states)

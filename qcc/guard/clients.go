@@ -39,15 +39,21 @@ var errClientBudget = errors.New("this caller's daily share of QCC calls is used
 // reserveClient counts one request of client, or refuses it when the
 // caller's cap for the day is reached. It returns the key counted, for
 // refundClient; "" when nothing was counted.
+//
+// Without a cap the count is for usage only: it stays in this process's
+// memory, so that an uncapped call costs no state store write (a Redis
+// script, or a state file written under the store's lock).
 func (l *limits) reserveClient(ctx context.Context, method, client string, now time.Time) (string, *qcc.Error) {
 	if client == "" {
 		return "", nil
 	}
 	key := clientDay(beijingDay(now), client)
+	if l.maxPerClient <= 0 {
+		l.countCaller(key, 1)
+		return key, nil
+	}
 	_, ok, err := l.state.Reserve(ctx, key, l.maxPerClient, 0)
 	switch {
-	case err != nil && l.maxPerClient <= 0:
-		return "", nil // no cap to protect: the count is for usage only
 	case err != nil:
 		return "", budgetUnknown(method, err, now)
 	case !ok:
@@ -69,18 +75,44 @@ func (l *limits) refundClient(ctx context.Context, key string) {
 	if key == "" {
 		return
 	}
+	if l.maxPerClient <= 0 {
+		l.countCaller(key, -1)
+		return
+	}
 	if err := l.state.Refund(ctx, key); err != nil {
 		l.log.Debug("per-caller refund failed", "error", err.Error())
 	}
 }
 
+// countCaller adds delta to the uncapped count under key (a clientDay);
+// a new day starts the counts again, so the map holds one day's callers.
+func (l *limits) countCaller(key string, delta int) {
+	day, client, _ := strings.Cut(key, ClientDayInfix)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.callers.Day != day || l.callers.Used == nil {
+		l.callers = clientBudgets{Day: day, Used: map[string]int{}}
+	}
+	l.callers.Used[client] = max(l.callers.Used[client]+delta, 0)
+}
+
 // ClientUsedToday returns the requests client caused today (Beijing day)
-// and the per-caller cap (0: none).
+// and the per-caller cap (0: none). Without a cap the count is this
+// process's own.
 func (g *Guard) ClientUsedToday(ctx context.Context, client string) (used, limit int) {
 	if client == "" {
 		return 0, g.limits.maxPerClient
 	}
-	n, err := g.limits.state.Used(ctx, clientDay(beijingDay(g.now()), client))
+	day := beijingDay(g.now())
+	if g.limits.maxPerClient <= 0 {
+		g.limits.mu.Lock()
+		defer g.limits.mu.Unlock()
+		if g.limits.callers.Day != day {
+			return 0, 0
+		}
+		return g.limits.callers.Used[client], 0
+	}
+	n, err := g.limits.state.Used(ctx, clientDay(day, client))
 	if err != nil {
 		return 0, g.limits.maxPerClient
 	}

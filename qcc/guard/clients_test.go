@@ -85,3 +85,27 @@ func TestPerClientCountsSurviveARestartWithACacheFile(t *testing.T) {
 	}
 	e.wantCalls(0)
 }
+
+func TestPerClientCountsWithoutACapStayInMemory(t *testing.T) {
+	// Without a cap nothing needs the count shared or saved: the state
+	// store is not written per call (a Redis script, or a state file
+	// write, each), and the caller's own usage is still reported.
+	shared, _ := newLocalState(nil, start, nil)
+	e := newEnv(t, Config{State: shared})
+	for _, k := range []string{company, company2} {
+		if _, err := e.searchAs("static:alice", k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key := clientDay(beijingDay(e.clock.Now()), "static:alice")
+	if n, _ := shared.Used(context.Background(), key); n != 0 {
+		t.Fatalf("the state store counted %d calls of a caller without a cap, want none", n)
+	}
+	if used, limit := e.g.ClientUsedToday(context.Background(), "static:alice"); used != 2 || limit != 0 {
+		t.Fatalf("alice used %d (limit %d), want 2 (no limit)", used, limit)
+	}
+	e.clock.Advance(24 * time.Hour)
+	if used, _ := e.g.ClientUsedToday(context.Background(), "static:alice"); used != 0 {
+		t.Fatalf("next day alice used %d, want 0", used)
+	}
+}

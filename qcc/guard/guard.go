@@ -898,10 +898,16 @@ func (g *Guard) DegradedOp(feature string) {
 }
 
 // Reconcile adds the requests this process counted itself while the
-// state store was away (Config.BudgetLocalAllowance) to the store's count.
-// The next reservation does it too; calling Reconcile when the store is
-// back saves waiting for one.
-func (g *Guard) Reconcile(ctx context.Context) { g.limits.reconcile(ctx) }
+// state store was away (Config.BudgetLocalAllowance) to the store's count,
+// and writes back the cooldowns this process met that are still in force,
+// which the store may have missed (met during the outage) or lost (a
+// restart without persistence). The next reservation and cooldown check do
+// their share too; calling Reconcile when the store is back tells the
+// other processes at once.
+func (g *Guard) Reconcile(ctx context.Context) {
+	g.limits.reconcile(ctx)
+	g.limits.shareSeen(ctx, g.now())
+}
 
 // counters are the live counters behind Usage.
 type counters struct {

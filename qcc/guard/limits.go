@@ -24,13 +24,13 @@ type limits struct {
 	log                *slog.Logger
 	credentialCooldown time.Duration // <= 0: configured pauses are off
 	maxPerDay          int           // 0: unlimited
-	maxPerClient       int           // 0: unlimited (callers are still counted)
+	maxPerClient       int           // 0: unlimited (callers are counted in callers)
 	allowance          int           // requests a day this process may count itself while the store is away
 	degraded           func(feature string)
 
-	// seen mirrors the cooldowns this process started, for when the state
-	// store cannot be reached: the refusals QCC gave this process are
-	// still repeated. known is the budget count this process last saw,
+	// seen mirrors the cooldowns this process started (those in force),
+	// for when the state store cannot be reached or has lost them: the
+	// refusals QCC gave this process are still repeated, and written back. known is the budget count this process last saw,
 	// the floor of a store that lost its data.
 	// spent counts the requests this process counted itself today while
 	// the store could not be reached (bounded by allowance when there is a
@@ -40,6 +40,9 @@ type limits struct {
 	known   budget
 	spent   budget
 	pending budget
+	callers clientBudgets // today's requests per caller when there is no per-caller cap
+
+	reconciling sync.Mutex // held by the one caller adding pending to the store
 }
 
 func newLimits(state StateStore, log *slog.Logger, credentialCooldown time.Duration, maxPerDay, allowance int,
@@ -71,6 +74,11 @@ func cooldownName(p qcc.Pause, key string) string {
 // check returns the local refusal for a call of method with cache key key
 // at now, or nil when it may go upstream as far as cooldowns and the budget
 // are concerned. It reserves nothing.
+//
+// The cooldowns this process met itself count whether or not the store
+// answers: one met during an outage (whose sharing failed), or one the
+// store lost (a Redis restarted empty), is still repeated here, and is
+// written back to a store that answers without it.
 func (l *limits) check(ctx context.Context, method, key string, now time.Time) *qcc.Error {
 	query := CooldownQueryPrefix + key
 	names := []string{CooldownQuota, CooldownCredential, query}
@@ -78,7 +86,10 @@ func (l *limits) check(ctx context.Context, method, key string, now time.Time) *
 	if err != nil {
 		l.log.Debug("cooldowns unavailable; using this process's own", "error", err.Error())
 		l.degraded(FeatureCooldowns)
-		found = l.seenCooldowns(names, now)
+	}
+	found, missing := l.withSeen(found, names, now)
+	if err == nil {
+		l.share(ctx, missing)
 	}
 	for _, name := range names { // the widest pause first
 		if c, ok := found[name]; ok && now.Before(c.Until) {
@@ -98,16 +109,68 @@ func (l *limits) check(ctx context.Context, method, key string, now time.Time) *
 	return nil
 }
 
-func (l *limits) seenCooldowns(names []string, now time.Time) map[string]Cooldown {
+// withSeen adds to found, of names, the cooldowns this process met that
+// are still in force and end later than found's. missing holds those
+// added, which the store does not know of.
+func (l *limits) withSeen(found map[string]Cooldown, names []string, now time.Time) (merged, missing map[string]Cooldown) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make(map[string]Cooldown)
 	for _, n := range names {
-		if c, ok := l.seen[n]; ok && now.Before(c.Until) {
-			out[n] = c
+		c, ok := l.seen[n]
+		if !ok || !now.Before(c.Until) {
+			continue
+		}
+		if old, ok := found[n]; ok && !c.Until.After(old.Until) {
+			continue
+		}
+		if found == nil {
+			found = make(map[string]Cooldown, 1)
+		}
+		if missing == nil {
+			missing = make(map[string]Cooldown, 1)
+		}
+		found[n], missing[n] = c, c
+	}
+	return found, missing
+}
+
+// share writes cooldowns to the store (which never shortens one), and
+// reports whether it took them all; a failure leaves them to this process.
+func (l *limits) share(ctx context.Context, cooldowns map[string]Cooldown) bool {
+	for name, c := range cooldowns {
+		if err := l.state.ExtendCooldown(ctx, name, c); err != nil {
+			l.log.Debug("a cooldown could not be shared; this process keeps it", "error", err.Error())
+			return false
 		}
 	}
-	return out
+	return true
+}
+
+// shareSeen writes every cooldown this process met that is still in force
+// to the store, for when the store is back (or came back empty): the other
+// processes then repeat them too without meeting them at QCC. Ended ones
+// are forgotten.
+func (l *limits) shareSeen(ctx context.Context, now time.Time) {
+	l.mu.Lock()
+	l.pruneSeenLocked(now)
+	inForce := make(map[string]Cooldown, len(l.seen))
+	for name, c := range l.seen {
+		inForce[name] = c
+	}
+	l.mu.Unlock()
+	if len(inForce) > 0 && l.share(ctx, inForce) {
+		l.log.Info("cooldowns this process met are shared again", "count", len(inForce))
+	}
+}
+
+// pruneSeenLocked forgets the cooldowns that have ended, so that seen
+// holds no more than the pauses in force.
+func (l *limits) pruneSeenLocked(now time.Time) {
+	for name, c := range l.seen {
+		if !now.Before(c.Until) {
+			delete(l.seen, name)
+		}
+	}
 }
 
 // reserve counts one upstream request against the budget, or refuses it
@@ -186,40 +249,40 @@ func (l *limits) reserveLocally(day string) (reservation, bool) {
 }
 
 // reconcile adds the requests counted locally during an outage to the
-// store's count, one uncapped reservation each, so that the day's budget
-// accounts for every request sent. It stops at the first failure (the
-// store is still away) and is cheap when there is nothing to add.
+// store's count, so that the day's budget accounts for every request sent:
+// all of them in one atomic add, by one caller at a time (every reservation
+// and the recovery hook call it), and only what was added is taken off
+// pending. It is cheap when there is nothing to add or another caller is
+// adding; a failure (the store is still away) leaves pending for later.
 func (l *limits) reconcile(ctx context.Context) {
-	for {
-		l.mu.Lock()
-		p := l.pending
-		floor := 0
-		if l.known.Day == p.Day {
-			floor = l.known.Used
-		}
-		l.mu.Unlock()
-		if p.Used == 0 {
-			return
-		}
-		used, _, err := l.state.Reserve(ctx, p.Day, 0, floor)
-		if err != nil {
-			return
-		}
-		l.mu.Lock()
-		if l.pending.Day == p.Day && l.pending.Used > 0 {
-			l.pending.Used--
-		}
-		if l.known.Day != p.Day || used > l.known.Used {
-			l.known = budget{Day: p.Day, Used: used}
-		}
-		done := l.pending.Used == 0
-		l.mu.Unlock()
-		if done {
-			l.log.Info("requests counted locally while the shared state was away are added to the shared budget",
-				"day", p.Day, "count", p.Used)
-			return
-		}
+	if !l.reconciling.TryLock() {
+		return
 	}
+	defer l.reconciling.Unlock()
+	l.mu.Lock()
+	p := l.pending
+	floor := 0
+	if l.known.Day == p.Day {
+		floor = l.known.Used
+	}
+	l.mu.Unlock()
+	if p.Used == 0 {
+		return
+	}
+	used, err := l.state.Add(ctx, p.Day, p.Used, floor)
+	if err != nil {
+		return
+	}
+	l.mu.Lock()
+	if l.pending.Day == p.Day {
+		l.pending.Used -= min(p.Used, l.pending.Used)
+	}
+	if l.known.Day != p.Day || used > l.known.Used {
+		l.known = budget{Day: p.Day, Used: used}
+	}
+	l.mu.Unlock()
+	l.log.Info("requests counted locally while the shared state was away are added to the shared budget",
+		"day", p.Day, "count", p.Used)
 }
 
 // refund takes back a reservation for a request that was not sent.
@@ -300,6 +363,7 @@ func (l *limits) observe(ctx context.Context, key string, err error, now time.Ti
 	name := cooldownName(info.Pause, key)
 	c := Cooldown{Code: e.Code, Message: e.Message, Since: at, Until: until}
 	l.mu.Lock()
+	l.pruneSeenLocked(now)
 	if old, ok := l.seen[name]; !ok || !old.Until.After(until) {
 		l.seen[name] = c
 	}

@@ -189,6 +189,18 @@ func (l *localState) Reserve(_ context.Context, day string, limit, floor int) (i
 	return l.budget.Used, true, nil
 }
 
+// Add implements StateStore.
+func (l *localState) Add(_ context.Context, day string, n, floor int) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.budget.Day != day {
+		l.budget = budget{Day: day}
+	}
+	l.budget.Used = max(l.budget.Used, floor) + max(n, 0)
+	l.saveLocked()
+	return l.budget.Used, nil
+}
+
 // Refund implements StateStore.
 func (l *localState) Refund(_ context.Context, day string) error {
 	l.mu.Lock()

@@ -68,6 +68,11 @@ type StateStore interface {
 	// a store that lost its data starts from max(stored, floor) so that
 	// the day's budget is never spent twice.
 	Reserve(ctx context.Context, day string, limit, floor int) (used int, ok bool, err error)
+	// Add counts n requests on day without a cap, after raising the count
+	// to floor as Reserve does, in one atomic step, and returns the count
+	// after: the requests a process counted itself while the store was
+	// away, added once it answers.
+	Add(ctx context.Context, day string, n, floor int) (used int, err error)
 	// Refund takes back one reservation of day (a request that was not
 	// sent after all).
 	Refund(ctx context.Context, day string) error

@@ -29,8 +29,8 @@ type Server struct {
 
 // Start configures the server from args and getenv (nil: no variables) as
 // main does for --transport http, and serves it until Close or the end of
-// the test. log may be nil.
-func Start(t testing.TB, args []string, getenv func(string) string, log *slog.Logger) *Server {
+// the test. log may be nil; with are passed to app.New (a fixed clock).
+func Start(t testing.TB, args []string, getenv func(string) string, log *slog.Logger, with ...app.Option) *Server {
 	t.Helper()
 	if getenv == nil {
 		getenv = func(string) string { return "" }
@@ -46,7 +46,7 @@ func Start(t testing.TB, args []string, getenv func(string) string, log *slog.Lo
 		t.Fatal(err)
 	}
 	m := metrics.New()
-	a, err := app.New(cfg, "test", log, m)
+	a, err := app.New(cfg, "test", log, m, with...)
 	if err != nil {
 		t.Fatal(err)
 	}

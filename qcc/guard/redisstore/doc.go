@@ -3,7 +3,7 @@
 // honour one set of cooldowns and share one rate limit.
 //
 // A *Store implements the guard's backend seam: AnswerStore (GetAnswer,
-// PutAnswer), StateStore (Cooldowns, ExtendCooldown, Reserve, Refund, Used)
+// PutAnswer), StateStore (Cooldowns, ExtendCooldown, Reserve, Add, Refund, Used)
 // and Flights (Lead, Await); NewLimiter returns its Limiter. It knows cost
 // and Redis, nothing of MCP or HTTP.
 //

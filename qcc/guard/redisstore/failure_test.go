@@ -230,3 +230,37 @@ func TestGoRedisLogsRouted(t *testing.T) {
 		t.Fatalf("nothing logged:\n%s", log.String())
 	}
 }
+
+// TestCallerDeadlineIsNoRedisFailure: callers whose own deadline is
+// shorter than the operation's give up on a frozen Redis without opening
+// the breaker; otherwise a few impatient callers would make the budget
+// fail closed for every other caller.
+func TestCallerDeadlineIsNoRedisFailure(t *testing.T) {
+	srv := redistest.Start(t)
+	s := openStore(t, Options{URL: srv.URL(), AppKey: newAppKey(), BreakerFailures: 2})
+	if _, _, err := s.Reserve(context.Background(), "d", 5, 0); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	defer srv.Cont()
+	for i := range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		_, _, err := s.Reserve(ctx, "d", 5, 0)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrUnavailable) {
+			t.Fatalf("call %d past its own deadline: %v, want the context's error", i, err)
+		}
+	}
+	if !s.Up() {
+		t.Fatal("callers' own deadlines opened the breaker")
+	}
+	// Its own deadline passing is still a failure.
+	for range 2 {
+		if _, _, err := s.Reserve(context.Background(), "d", 5, 0); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("operation deadline on a frozen Redis: %v", err)
+		}
+	}
+	if s.Up() {
+		t.Fatal("the operation's own deadlines did not open the breaker")
+	}
+}

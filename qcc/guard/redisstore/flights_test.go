@@ -17,6 +17,13 @@ func TestFlightsOneLeader(t *testing.T) {
 	rs := replicas(t, srv, 3)
 	ctx := context.Background()
 	const n = 30
+	raw, channel := rawClient(t, srv), rs[0].flightChannel("search|x")
+	// followersWaiting reports whether every other caller is subscribed to
+	// the release, that is, waiting in Await.
+	followersWaiting := func() bool {
+		subs, err := raw.PubSubNumSub(ctx, channel).Result()
+		return err == nil && subs[channel] == n-1
+	}
 	var led atomic.Int32
 	releaseAt := make(chan time.Time, 1)
 	var latest atomic.Int64
@@ -33,7 +40,12 @@ func TestFlightsOneLeader(t *testing.T) {
 			}
 			if ok {
 				led.Add(1)
-				time.Sleep(300 * time.Millisecond) // followers are waiting by now
+				for deadline := time.Now().Add(10 * time.Second); !followersWaiting(); time.Sleep(5 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Errorf("not all %d followers wait in Await for the release", n-1)
+						break
+					}
+				}
 				releaseAt <- time.Now()
 				release()
 				release() // twice is harmless

@@ -54,6 +54,16 @@ end
 return {redis.call('INCR', KEYS[1]), 1}
 `)
 
+// KEYS: count. ARGV: n, floor. Returns the count after adding n.
+var addScript = redis.NewScript(`
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+local floor = tonumber(ARGV[2])
+if n < floor then
+  redis.call('SET', KEYS[1], floor)
+end
+return redis.call('INCRBY', KEYS[1], ARGV[1])
+`)
+
 // KEYS: count. Never below zero.
 var refundScript = redis.NewScript(`
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -137,6 +147,18 @@ func (s *Store) Reserve(ctx context.Context, day string, limit, floor int) (int,
 		return 0, false, &UnavailableError{Op: "reserve", Err: errors.New("unexpected reply shape")}
 	}
 	return int(res[0]), res[1] == 1, nil
+}
+
+// Add counts n requests on day without a cap, after raising the stored
+// count to floor, in one script: one round trip however many there are.
+func (s *Store) Add(ctx context.Context, day string, n, floor int) (int, error) {
+	var used int64
+	err := s.do(ctx, "add", func(ctx context.Context) error {
+		var err error
+		used, err = addScript.Run(ctx, s.rdb, []string{s.budgetKey(day)}, max(n, 0), floor).Int64()
+		return err
+	})
+	return int(used), err
 }
 
 // Refund takes back one reservation of day; the count never goes below zero.

@@ -215,9 +215,10 @@ func (s *Store) Up() bool { return s.breaker.up() }
 func (s *Store) OnChange(f func(up bool)) { s.breaker.onChange(f) }
 
 // do runs f with the operation deadline, through the circuit breaker. A
-// caller that gave up (cancelled ctx) gets ctx's error and counts as no
-// failure of Redis; everything else that went wrong is an
-// *UnavailableError.
+// caller that gave up (ctx cancelled, or its own deadline passed) gets
+// ctx's error and counts as no failure of Redis: impatient callers must not
+// open the breaker, which would make the budget fail closed for everyone.
+// Everything else that went wrong is an *UnavailableError.
 func (s *Store) do(ctx context.Context, op string, f func(ctx context.Context) error) error {
 	if !s.breaker.allow() {
 		return &UnavailableError{Op: op, Err: ErrCircuitOpen}
@@ -232,8 +233,13 @@ func (s *Store) do(ctx context.Context, op string, f func(ctx context.Context) e
 		s.breaker.success()
 		return err
 	}
-	if errors.Is(ctx.Err(), context.Canceled) {
-		return ctx.Err()
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		// The socket's deadline (ctx's) can pass a moment before ctx's
+		// own timer marks it done.
+		return context.DeadlineExceeded
 	}
 	s.breaker.failure(err)
 	return &UnavailableError{Op: op, Err: err}
