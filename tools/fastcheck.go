@@ -2,20 +2,27 @@ package tools
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
+	"math/big"
+	"sort"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
-// The JSON-schema validator costs about as much per call as the rest of
-// argument handling together (it decodes the arguments once more into its
-// own values and walks the compiled schema). Our input schemas use a small
-// set of keywords, so a direct check of the arguments as mcp-go decoded
-// them decides most calls: it accepts only arguments the validator would
-// accept too, and anything it does not accept goes to the validator,
-// which words every problem. A schema with a keyword outside that set gets
-// no fast check at all.
+// Our input schemas use a small set of JSON-schema keywords, so the tools
+// check arguments themselves instead of running a general JSON-schema
+// validator: that validator's package alone took ~3 ms and 21k
+// allocations at every start (its meta-schemas), and per call it decoded
+// the arguments once more into its own values. The check here has two
+// parts: accepts, a quick yes for ordinary arguments as mcp-go decoded
+// them, and problems, the full check with the validator's semantics and
+// the words an agent reads. A schema with a keyword outside the set makes
+// newInputSchema panic, so a new keyword cannot slip by unchecked. A test
+// (schema_validator_test.go) holds both parts to the real validator.
 
-// fastProp is what the fast check knows of one property.
+// fastProp is what the check knows of one property.
 type fastProp struct {
 	Type                 string
 	MinLength, MaxLength *int
@@ -23,15 +30,20 @@ type fastProp struct {
 	MinItems, MaxItems   *int
 	Enum                 []string
 	Items                *fastProp
+	// minRat and maxRat are Minimum and Maximum exactly, for the full
+	// check: JSON numbers beyond float64's exact range compare exactly.
+	minRat, maxRat *big.Rat
+	// enumWords is the enum as the refusal lists it.
+	enumWords string
 }
 
-// fastCheck is an input schema in the form the fast check reads.
+// fastCheck is an input schema in the form the check reads.
 type fastCheck struct {
 	props    map[string]*fastProp
 	required []string
 }
 
-// fastKeywords are the keywords the fast check understands; default and
+// fastKeywords are the keywords the check understands; default and
 // description are annotations only.
 var fastKeywords = map[string]bool{"type": true, "description": true, "default": true, "minLength": true,
 	"maxLength": true, "minimum": true, "maximum": true, "minItems": true, "maxItems": true, "enum": true, "items": true}
@@ -89,8 +101,23 @@ func readFastProp(raw json.RawMessage, depth int) *fastProp {
 			return nil
 		}
 	}
-	var p fastProp
-	if json.Unmarshal(raw, &p) != nil {
+	var spec struct {
+		Type                 string
+		MinLength, MaxLength *int
+		Minimum, Maximum     *json.Number
+		MinItems, MaxItems   *int
+		Enum                 []string
+	}
+	if json.Unmarshal(raw, &spec) != nil {
+		return nil
+	}
+	p := fastProp{Type: spec.Type, MinLength: spec.MinLength, MaxLength: spec.MaxLength,
+		MinItems: spec.MinItems, MaxItems: spec.MaxItems, Enum: spec.Enum}
+	var ok bool
+	if p.Minimum, p.minRat, ok = readBound(spec.Minimum); !ok {
+		return nil
+	}
+	if p.Maximum, p.maxRat, ok = readBound(spec.Maximum); !ok {
 		return nil
 	}
 	switch p.Type {
@@ -102,14 +129,31 @@ func readFastProp(raw json.RawMessage, depth int) *fastProp {
 	default:
 		return nil
 	}
-	if _, ok := keys["enum"]; ok && (p.Type != "string" || len(p.Enum) == 0) {
-		return nil
+	if _, ok := keys["enum"]; ok {
+		if p.Type != "string" || len(p.Enum) == 0 {
+			return nil
+		}
+		p.enumWords = strings.Join(p.Enum, ", ")
 	}
 	return &p
 }
 
-// accepts reports whether args certainly pass the schema; false means
-// "ask the validator", not "invalid".
+// readBound reads a minimum or maximum; ok is false when it is not a number.
+func readBound(n *json.Number) (*float64, *big.Rat, bool) {
+	if n == nil {
+		return nil, nil, true
+	}
+	r, ok := new(big.Rat).SetString(string(*n))
+	if !ok {
+		return nil, nil, false
+	}
+	f, _ := r.Float64()
+	return &f, r, true
+}
+
+// accepts reports whether args, as mcp-go decoded them and integralNumbers
+// left them, certainly pass the schema; false means "run problems on the
+// arguments as JSON", not "invalid".
 func (fc *fastCheck) accepts(args map[string]any) bool {
 	for _, r := range fc.required {
 		if _, ok := args[r]; !ok {
@@ -170,4 +214,139 @@ func (p *fastProp) accepts(v any) bool {
 		return true
 	}
 	return false
+}
+
+// problems is the full check of doc, the arguments decoded from JSON with
+// numbers as json.Number: one sentence per violation, in no set order
+// (validate sorts them), none when doc passes. It keeps the semantics of
+// JSON Schema 2020-12 for these keywords: a value of the wrong type, or a
+// string outside its enum, gets that one complaint and no other; 2.0
+// counts as an integer; lengths count characters, not bytes.
+func (fc *fastCheck) problems(doc map[string]any) []string {
+	var out, missing, unknown []string
+	for _, r := range fc.required {
+		if _, ok := doc[r]; !ok {
+			missing = append(missing, r)
+		}
+	}
+	if missing != nil {
+		out = append(out, "missing required argument "+quoteList(missing))
+	}
+	for k, v := range doc {
+		p, ok := fc.props[k]
+		if !ok {
+			unknown = append(unknown, k)
+			continue
+		}
+		out = p.problems(v, k, out)
+	}
+	if unknown != nil {
+		// The validator listed them in map order; sorted, the same
+		// arguments always get the same sentence.
+		sort.Strings(unknown)
+		out = append(out, fmt.Sprintf("unknown argument %s (not accepted by this tool)", quoteList(unknown)))
+	}
+	return out
+}
+
+func (p *fastProp) problems(v any, arg string, out []string) []string {
+	got := jsonType(v)
+	if got != p.Type && (p.Type != "integer" || got != "number" || exactNumber(v) == nil || !exactNumber(v).IsInt()) {
+		return append(out, fmt.Sprintf("argument %q must be of type %s, got %s", arg, p.Type, got))
+	}
+	switch p.Type {
+	case "string":
+		s := v.(string)
+		if p.Enum != nil && !contains(p.Enum, s) {
+			return append(out, fmt.Sprintf("argument %q must be one of %s, got %s", arg, p.enumWords, s))
+		}
+		if p.MinLength != nil || p.MaxLength != nil {
+			n := utf8.RuneCountInString(s)
+			if p.MinLength != nil && n < *p.MinLength {
+				out = append(out, fmt.Sprintf("argument %q must have at least %d characters, got %d", arg, *p.MinLength, n))
+			}
+			if p.MaxLength != nil && n > *p.MaxLength {
+				out = append(out, fmt.Sprintf("argument %q must have at most %d characters, got %d", arg, *p.MaxLength, n))
+			}
+		}
+	case "integer":
+		n := exactNumber(v)
+		if p.minRat != nil && n.Cmp(p.minRat) < 0 {
+			out = append(out, fmt.Sprintf("argument %q must be at least %s, got %s", arg, ratString(p.minRat), ratString(n)))
+		}
+		if p.maxRat != nil && n.Cmp(p.maxRat) > 0 {
+			out = append(out, fmt.Sprintf("argument %q must be at most %s, got %s", arg, ratString(p.maxRat), ratString(n)))
+		}
+	case "array":
+		list := v.([]any)
+		if p.MinItems != nil && len(list) < *p.MinItems {
+			out = append(out, fmt.Sprintf("argument %q: minItems: got %s, want %s", arg, grouped(len(list)), grouped(*p.MinItems)))
+		}
+		if p.MaxItems != nil && len(list) > *p.MaxItems {
+			out = append(out, fmt.Sprintf("argument %q: maxItems: got %s, want %s", arg, grouped(len(list)), grouped(*p.MaxItems)))
+		}
+		for i, el := range list {
+			out = p.Items.problems(el, arg+"."+strconv.Itoa(i), out)
+		}
+	}
+	return out
+}
+
+// jsonType names the JSON type of a decoded value as JSON Schema does;
+// every number is a "number" here (integer is a test of its value).
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case string:
+		return "string"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return "number"
+}
+
+// exactNumber is a decoded number as an exact fraction; nil when v is no
+// number.
+func exactNumber(v any) *big.Rat {
+	var s string
+	switch n := v.(type) {
+	case json.Number:
+		s = string(n)
+	case float64, int64, int:
+		s = fmt.Sprint(n)
+	default:
+		return nil
+	}
+	r, ok := new(big.Rat).SetString(s)
+	if !ok {
+		return nil
+	}
+	return r
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// grouped writes n with thousands separators (1,234), as the validator's
+// English messages did.
+func grouped(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + grouped(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

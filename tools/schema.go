@@ -13,10 +13,6 @@ import (
 	"strings"
 
 	"github.com/invopop/jsonschema"
-	validator "github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/santhosh-tekuri/jsonschema/v6/kind"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
 )
 
 // reflectSchema turns a params or result struct into the plain object
@@ -56,46 +52,158 @@ func hoistNullableDescriptions(s *jsonschema.Schema) {
 	}
 }
 
-// inputSchema is a tool's input schema, compiled once for validation and
-// read for the property types the call subcommand needs.
+// inputSchema is a tool's input schema, read once for the argument check
+// and for the property types the call subcommand needs.
 type inputSchema struct {
-	raw      json.RawMessage
-	compiled *validator.Schema
+	raw json.RawMessage
 	// props maps each argument to its JSON type ("string", "integer", ...).
 	props map[string]string
-	// fast decides most calls without the validator (see fastcheck.go);
-	// nil when the schema uses a keyword it does not know.
+	// fast is the argument check (see fastcheck.go).
 	fast *fastCheck
+	// fields sets the params struct straight from accepted arguments;
+	// nil when the struct has a field type it does not handle.
+	fields map[string]paramField
 }
 
 func newInputSchema(name string, params any) *inputSchema {
 	raw := reflectSchema(params)
-	doc, err := validator.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		panic(fmt.Sprintf("tools: schema of %s: %v", name, err))
+	fast := newFastCheck(raw)
+	if fast == nil {
+		// Our params types are fixed at compile time: every test run
+		// would catch a keyword the check does not know.
+		panic(fmt.Sprintf("tools: schema of %s uses a keyword fastcheck.go does not check", name))
 	}
-	c := validator.NewCompiler()
-	url := "mem://" + name + ".input.json"
-	if err := c.AddResource(url, doc); err != nil {
-		panic(fmt.Sprintf("tools: schema of %s: %v", name, err))
-	}
-	compiled, err := c.Compile(url)
-	if err != nil {
-		panic(fmt.Sprintf("tools: schema of %s: %v", name, err))
-	}
-	var shape struct {
-		Properties map[string]struct {
-			Type string `json:"type"`
-		} `json:"properties"`
-	}
-	if err := json.Unmarshal(raw, &shape); err != nil {
-		panic(fmt.Sprintf("tools: schema of %s: %v", name, err))
-	}
-	props := make(map[string]string, len(shape.Properties))
-	for k, p := range shape.Properties {
+	props := make(map[string]string, len(fast.props))
+	for k, p := range fast.props {
 		props[k] = p.Type
 	}
-	return &inputSchema{raw: raw, compiled: compiled, props: props, fast: newFastCheck(raw)}
+	return &inputSchema{raw: raw, props: props, fast: fast, fields: paramFields(reflect.TypeOf(params), fast)}
+}
+
+// paramField is where one argument goes in the params struct.
+type paramField struct {
+	index int
+	kind  reflect.Kind // of the field, or of what it points to
+	ptr   bool         // *int, *bool, *string
+	list  bool         // []string
+}
+
+// paramFields maps each argument of fc to its field of t; nil when t has
+// a field the direct bind does not handle or an argument has no field, so
+// that such a tool binds through JSON alone.
+func paramFields(t reflect.Type, fc *fastCheck) map[string]paramField {
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	out := map[string]paramField{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || f.Anonymous || name == "" || name == "-" {
+			return nil
+		}
+		pf := paramField{index: i, kind: f.Type.Kind()}
+		switch {
+		case pf.kind == reflect.Pointer:
+			pf.ptr, pf.kind = true, f.Type.Elem().Kind()
+		case pf.kind == reflect.Slice && f.Type.Elem().Kind() == reflect.String:
+			pf.list, pf.kind = true, reflect.String
+		}
+		want := map[reflect.Kind]string{reflect.String: "string", reflect.Int: "integer", reflect.Bool: "boolean"}[pf.kind]
+		p, ok := fc.props[name]
+		if !ok || want == "" || (pf.list && (p.Type != "array" || p.Items.Type != want)) || (!pf.list && p.Type != want) {
+			return nil
+		}
+		out[name] = pf
+	}
+	if len(out) != len(fc.props) {
+		return nil
+	}
+	return out
+}
+
+// decode checks args and binds them into dst, a pointer to the tool's
+// params struct. Arguments the quick check accepts are set field by field
+// (an ordinary call then skips encoding the arguments to JSON and decoding
+// them again); anything else takes validate and bind, whose refusals it
+// returns in an agent's words.
+func (s *inputSchema) decode(args any, dst any) error {
+	if m, ok := args.(map[string]any); ok && s.fields != nil && s.fast.accepts(m) && s.setFields(m, dst) {
+		return nil
+	}
+	raw, err := s.validate(args)
+	if err != nil {
+		return err
+	}
+	if err := bind(raw, dst); err != nil {
+		return describeBindError(err)
+	}
+	return nil
+}
+
+// setFields sets dst's fields from m as json.Unmarshal of m's encoding
+// would; false, with dst zeroed again, for anything it does not expect.
+func (s *inputSchema) setFields(m map[string]any, dst any) bool {
+	v := reflect.ValueOf(dst).Elem()
+	for k, a := range m {
+		f, ok := s.fields[k]
+		if !ok || !setField(v.Field(f.index), f, a) {
+			v.SetZero()
+			return false
+		}
+	}
+	return true
+}
+
+func setField(fv reflect.Value, f paramField, a any) bool {
+	if f.list {
+		items, ok := a.([]any)
+		if !ok {
+			return false
+		}
+		list := make([]string, len(items))
+		for i, it := range items {
+			if list[i], ok = it.(string); !ok {
+				return false
+			}
+		}
+		fv.Set(reflect.ValueOf(list))
+		return true
+	}
+	if f.ptr {
+		p := reflect.New(fv.Type().Elem())
+		if !setScalar(p.Elem(), f.kind, a) {
+			return false
+		}
+		fv.Set(p)
+		return true
+	}
+	return setScalar(fv, f.kind, a)
+}
+
+func setScalar(fv reflect.Value, k reflect.Kind, a any) bool {
+	switch k {
+	case reflect.String:
+		s, ok := a.(string)
+		if ok {
+			fv.SetString(s)
+		}
+		return ok
+	case reflect.Bool:
+		b, ok := a.(bool)
+		if ok {
+			fv.SetBool(b)
+		}
+		return ok
+	case reflect.Int:
+		n, ok := a.(int64)
+		if !ok || fv.OverflowInt(n) {
+			return false
+		}
+		fv.SetInt(n)
+		return true
+	}
+	return false
 }
 
 // validate checks arguments against the input schema and describes every
@@ -106,81 +214,33 @@ func (s *inputSchema) validate(args any) (json.RawMessage, error) {
 	if args == nil {
 		args = map[string]any{}
 	}
-	if m, ok := args.(map[string]any); ok && s.fast != nil && s.fast.accepts(m) {
+	if m, ok := args.(map[string]any); ok && s.fast.accepts(m) {
 		if raw, err := json.Marshal(m); err == nil {
 			return raw, nil
 		}
 	}
-	// Round-trip through JSON so that the validator sees plain JSON values
-	// whatever Go types the transport produced.
+	// Round-trip through JSON so that the full check sees plain JSON
+	// values whatever Go types the transport produced.
 	raw, err := json.Marshal(args)
 	if err != nil {
 		return nil, &argumentError{[]string{"arguments are not valid JSON"}}
 	}
-	doc, err := validator.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
 		return nil, &argumentError{[]string{"arguments are not valid JSON"}}
 	}
-	if _, ok := doc.(map[string]any); !ok {
+	obj, ok := doc.(map[string]any)
+	if !ok {
 		return nil, &argumentError{[]string{"arguments must be a JSON object"}}
 	}
-	err = s.compiled.Validate(doc)
-	if err == nil {
+	problems := s.fast.problems(obj)
+	if len(problems) == 0 {
 		return raw, nil
-	}
-	verr, ok := err.(*validator.ValidationError)
-	if !ok {
-		return nil, &argumentError{[]string{err.Error()}}
-	}
-	var problems []string
-	for _, leaf := range leaves(verr) {
-		problems = append(problems, describeViolation(leaf))
 	}
 	sort.Strings(problems)
 	return nil, &argumentError{dedupe(problems)}
-}
-
-func leaves(e *validator.ValidationError) []*validator.ValidationError {
-	if len(e.Causes) == 0 {
-		return []*validator.ValidationError{e}
-	}
-	var out []*validator.ValidationError
-	for _, c := range e.Causes {
-		out = append(out, leaves(c)...)
-	}
-	return out
-}
-
-func describeViolation(e *validator.ValidationError) string {
-	arg := strings.Join(e.InstanceLocation, ".")
-	switch k := e.ErrorKind.(type) {
-	case *kind.Required:
-		return fmt.Sprintf("missing required argument %s", quoteList(k.Missing))
-	case *kind.AdditionalProperties:
-		return fmt.Sprintf("unknown argument %s (not accepted by this tool)", quoteList(k.Properties))
-	case *kind.Type:
-		return fmt.Sprintf("argument %q must be of type %s, got %s", arg, strings.Join(k.Want, " or "), k.Got)
-	case *kind.MinLength:
-		return fmt.Sprintf("argument %q must have at least %d characters, got %d", arg, k.Want, k.Got)
-	case *kind.MaxLength:
-		return fmt.Sprintf("argument %q must have at most %d characters, got %d", arg, k.Want, k.Got)
-	case *kind.Minimum:
-		return fmt.Sprintf("argument %q must be at least %s, got %s", arg, ratString(k.Want), ratString(k.Got))
-	case *kind.Maximum:
-		return fmt.Sprintf("argument %q must be at most %s, got %s", arg, ratString(k.Want), ratString(k.Got))
-	case *kind.Enum:
-		want := make([]string, len(k.Want))
-		for i, w := range k.Want {
-			want[i] = fmt.Sprintf("%v", w)
-		}
-		return fmt.Sprintf("argument %q must be one of %s, got %v", arg, strings.Join(want, ", "), k.Got)
-	default:
-		msg := e.ErrorKind.LocalizedString(message.NewPrinter(language.English))
-		if arg == "" {
-			return "arguments: " + msg
-		}
-		return fmt.Sprintf("argument %q: %s", arg, msg)
-	}
 }
 
 func ratString(r *big.Rat) string {

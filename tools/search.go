@@ -127,7 +127,14 @@ func runSearch(ctx context.Context, b guard.Upstream, o Options, p SearchParams)
 			order = res.OrderNumber
 		}
 		total = max(total, res.Paging.TotalRecords)
-		items = append(items, res.Items...)
+		if items == nil {
+			// One page is the usual answer: use its list as it is. Capped,
+			// so that a later page's append copies instead of writing into
+			// the cached answer's array.
+			items = res.Items[:len(res.Items):len(res.Items)]
+		} else {
+			items = append(items, res.Items...)
+		}
 		lastFull = len(res.Items) == p.PageSize
 		progressOf(ctx).step(pages, plannedPages(total, want, p.Page, p.PageSize, pages),
 			pageMessage(pages, plannedPages(total, want, p.Page, p.PageSize, pages), len(items), total))
@@ -167,17 +174,26 @@ func runSearch(ctx context.Context, b guard.Upstream, o Options, p SearchParams)
 	if len(items) > 0 && exact {
 		o.answered.company(company)
 	}
-	for _, it := range items {
+	// The dates and days of the whole list come from three slabs, not
+	// three allocations per certificate.
+	dates := certDates(items)
+	days := make([]int, len(items))
+	for i, it := range items {
 		o.answered.id(it.ID)
-		status, days := validity(it.EndDate, now)
+		status, d, known := judgeValidity(it.EndDate, now)
 		if p.Status != "" && status != p.Status {
 			out.FilteredOut++
 			continue
 		}
+		var until *int
+		if known {
+			days[i] = d
+			until = &days[i]
+		}
 		out.Certifications = append(out.Certifications, CertificationSummary{
 			ID: it.ID, Name: it.Name, Type: it.Type, TypeDescription: it.TypeDesc, Number: it.No,
-			StartDate: dateOrNil(it.StartDate), EndDate: dateOrNil(it.EndDate),
-			Status: status, DaysUntilExpiry: days,
+			StartDate: dateAt(dates, 2*i), EndDate: dateAt(dates, 2*i+1),
+			Status: status, DaysUntilExpiry: until,
 		})
 	}
 	rec := record(ctx)

@@ -204,13 +204,9 @@ func newTool[P any](name, title, description string, output any, o Options, run 
 	t.RawOutputSchema = out
 	handler := func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		args := integralNumbers(req.GetRawArguments())
-		raw, err := in.validate(args)
-		if err != nil {
-			return errorResult(ctx, err, o.Now()), nil
-		}
 		var p P
-		if err := bind(raw, &p); err != nil {
-			return errorResult(ctx, describeBindError(err), o.Now()), nil
+		if err := in.decode(args, &p); err != nil {
+			return errorResult(ctx, err, o.Now()), nil
 		}
 		ctx = withProgress(ctx, req)
 		defer progressOf(ctx).finish()
