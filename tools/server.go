@@ -203,7 +203,7 @@ func newTool[P any](name, title, description string, output any, o Options, run 
 	t.Annotations = readOnly(title)
 	t.RawOutputSchema = out
 	handler := func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		args := integralNumbers(req.GetRawArguments())
+		args := callArguments(req)
 		var p P
 		if err := in.decode(args, &p); err != nil {
 			return errorResult(ctx, err, o.Now()), nil
