@@ -92,13 +92,15 @@ func runSearch(ctx context.Context, b guard.Upstream, o Options, p SearchParams)
 		return errorResult(ctx, err, o.Now()), nil
 	}
 	ctx = withMaxAge(ctx, p.MaxAge)
+	rec, prog := record(ctx), progressOf(ctx)
 	query := qcc.SearchParams{SearchKey: company, CertCategory: strings.TrimSpace(p.CertCategory), PageSize: p.PageSize, Fuzzy: !exact}
 
+	var stateBuf [4]guard.CacheState // the cache state of each page; most answers are one page
 	var (
 		items     []qcc.Certification
 		total     int
 		pages     int
-		states    []guard.CacheState
+		states    = stateBuf[:0]
 		fetchedAt time.Time
 		order     string
 		lastCut   bool
@@ -119,7 +121,7 @@ func runSearch(ctx context.Context, b guard.Upstream, o Options, p SearchParams)
 		}
 		pages++
 		states = append(states, res.Cache)
-		record(ctx).qccStatus = res.Status
+		rec.qccStatus = res.Status
 		if fetchedAt.IsZero() || res.FetchedAt.Before(fetchedAt) {
 			fetchedAt = res.FetchedAt // the oldest page says how fresh the whole is
 		}
@@ -136,8 +138,10 @@ func runSearch(ctx context.Context, b guard.Upstream, o Options, p SearchParams)
 			items = append(items, res.Items...)
 		}
 		lastFull = len(res.Items) == p.PageSize
-		progressOf(ctx).step(pages, plannedPages(total, want, p.Page, p.PageSize, pages),
-			pageMessage(pages, plannedPages(total, want, p.Page, p.PageSize, pages), len(items), total))
+		if prog != nil {
+			planned := plannedPages(total, want, p.Page, p.PageSize, pages)
+			prog.step(pages, planned, pageMessage(pages, planned, len(items), total))
+		}
 		// Without a total from QCC (no Paging block), only a short page
 		// says the list has ended.
 		if len(items) >= want || !lastFull || (total > 0 && page*p.PageSize >= total) {
@@ -196,7 +200,6 @@ func runSearch(ctx context.Context, b guard.Upstream, o Options, p SearchParams)
 			Status: status, DaysUntilExpiry: until,
 		})
 	}
-	rec := record(ctx)
 	if len(items) == 0 && stopErr == nil {
 		rec.outcome = "no_result"
 	}
