@@ -266,9 +266,10 @@ type searchTextInput struct {
 func searchText(r SearchResult, in searchTextInput) string {
 	var scratch [512]byte // each line and row in turn
 	var t textBudget
-	cache := ""
+	var cacheBuf [256]byte
+	var cache []byte
 	if in.fetched > 0 || (r.IncompleteReason == "" && r.Page <= 1) {
-		cache = cacheLine(r.Source, in.now)
+		cache = appendCacheLine(cacheBuf[:0], r.Source, in.now)
 	}
 	var footBuf [320]byte
 	var foot []byte
@@ -295,7 +296,7 @@ func searchText(r SearchResult, in searchTextInput) string {
 		}
 		b := strconv.AppendQuote(append(scratch[:0], "No certificates found for "...), r.Company)
 		t.headBytes(append(b, " (QCC answered: no result).\n"...))
-		t.head(cache)
+		t.headBytes(cache)
 		if in.category != "" {
 			b := strconv.AppendQuote(append(scratch[:0], "Next: the category cert_category="...), in.category)
 			t.headBytes(append(b, " is the likely cause; call again without cert_category to list every category, or with another category code.\n"...))
@@ -314,7 +315,7 @@ func searchText(r SearchResult, in searchTextInput) string {
 	b = strconv.AppendInt(append(b, " in "...), int64(r.Source.Pages), 10)
 	b = strconv.AppendInt(append(b, " QCC page(s) of "...), int64(r.PageSize), 10)
 	t.headBytes(append(b, ".\n"...))
-	t.head(cache)
+	t.headBytes(cache)
 	if !in.exact {
 		b := strconv.AppendQuote(append(scratch[:0], "Keyword match (exact=false): these certificates may belong to several companies whose names contain "...), r.Company)
 		t.headBytes(append(b, "; call get_certification_detail with an id to see that certificate's holder, or search again with the full registered name and exact=true.\n"...))

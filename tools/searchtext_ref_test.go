@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"github.com/qcc-mcp/qcc-mcp/qcc"
 )
 
 // The search text as it was built before the text budget grew to fit,
@@ -28,7 +31,7 @@ func searchTextRef(r SearchResult, in searchTextInput) string {
 			return t.String()
 		}
 		t.head(fmt.Sprintf("No certificates found for %q (QCC answered: no result).\n", r.Company))
-		t.head(cacheLine(r.Source, in.now))
+		t.head(refCacheLine(r.Source, in.now))
 		if in.category != "" {
 			t.head(fmt.Sprintf("Next: the category cert_category=%q is the likely cause; call again without cert_category to list every category, or with another category code.\n", in.category))
 		} else if in.exact {
@@ -41,7 +44,7 @@ func searchTextRef(r SearchResult, in searchTextInput) string {
 	first := (r.Page-1)*r.PageSize + 1
 	t.head(fmt.Sprintf("%d certificate(s) for %q; fetched %d-%d in %d QCC page(s) of %d.\n",
 		r.Total, r.Company, first, first+in.fetched-1, r.Source.Pages, r.PageSize))
-	t.head(cacheLine(r.Source, in.now))
+	t.head(refCacheLine(r.Source, in.now))
 	if !in.exact {
 		t.head(fmt.Sprintf("Keyword match (exact=false): these certificates may belong to several companies whose names contain %q; call get_certification_detail with an id to see that certificate's holder, or search again with the full registered name and exact=true.\n", r.Company))
 	}
@@ -90,6 +93,41 @@ func searchTextRef(r SearchResult, in searchTextInput) string {
 
 func refAppendCell(dst []byte, s string, max int) []byte {
 	return append(dst, cell(s, max)...)
+}
+
+func refCacheLine(s Source, now time.Time) string {
+	if s.Cache != "hit" {
+		return ""
+	}
+	at, err := time.Parse(time.RFC3339, s.FetchedAt)
+	if err != nil {
+		return "Answered from this server's cache; no QCC call was made.\n"
+	}
+	age := "less than a minute"
+	if d := now.Sub(at); d >= time.Minute {
+		age = refRoundDuration(d)
+	}
+	return fmt.Sprintf("Answered from this server's cache, fetched %s ago (%s); no QCC call was made. Set max_age_seconds to ask QCC again (billed).\n",
+		age, at.In(qcc.Beijing).Format("2006-01-02 15:04 MST")+" ("+at.UTC().Format(time.RFC3339)+")")
+}
+
+func refRoundDuration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	d = d.Round(time.Minute)
+	if d < time.Minute {
+		return "less than a minute"
+	}
+	h, m := int(d.Hours()), int(d.Minutes())%60
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%d min", m)
+	case m == 0:
+		return fmt.Sprintf("%d h", h)
+	default:
+		return fmt.Sprintf("%d h %d min", h, m)
+	}
 }
 
 func refDeref(s *string) string {

@@ -132,3 +132,23 @@ func TestSearchTextAllocations(t *testing.T) {
 		t.Errorf("searchText of 20 certificates: %v allocations, want 1", a)
 	}
 }
+
+// TestCacheLineMatchesReference holds the cache line and the durations
+// and times the errors quote, now appended, to how they were formatted.
+func TestCacheLineMatchesReference(t *testing.T) {
+	now := time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
+	for _, age := range []time.Duration{-time.Hour, 0, 29 * time.Second, 30 * time.Second, time.Minute, 89 * time.Second, 90 * time.Second,
+		59 * time.Minute, 3599 * time.Second, time.Hour, 61 * time.Minute, 23*time.Hour + 59*time.Minute + 31*time.Second, 400 * time.Hour} {
+		for _, at := range []string{now.Add(-age).Format(time.RFC3339), now.Add(-age).In(time.FixedZone("x", 3600)).Format(time.RFC3339), "bad"} {
+			for _, cache := range []string{"hit", "miss"} {
+				s := Source{Cache: cache, FetchedAt: at}
+				if got, want := cacheLine(s, now), refCacheLine(s, now); got != want {
+					t.Errorf("cacheLine(%s, %s ago) = %q, want %q", at, age, got, want)
+				}
+			}
+		}
+		if got, want := roundDuration(age), refRoundDuration(age); got != want {
+			t.Errorf("roundDuration(%s) = %q, want %q", age, got, want)
+		}
+	}
+}
