@@ -197,6 +197,9 @@ func setScalar(fv reflect.Value, k reflect.Kind, a any) bool {
 		}
 		return ok
 	case reflect.Int:
+		if f, isFloat := a.(float64); isFloat && f == math.Trunc(f) && math.Abs(f) <= 1<<53 {
+			a = int64(f) // as integralNumbers would have it
+		}
 		n, ok := a.(int64)
 		if !ok || fv.OverflowInt(n) {
 			return false
@@ -283,15 +286,18 @@ func bind(raw json.RawMessage, dst any) error {
 // decoded the received JSON into req.Params.Arguments, with float64
 // numbers; when every number in it is a plain integer of at most 15
 // digits (a page, a size, a count), that decoding is the same as the
-// precise one with json.Number (both convert to the same int64, and
-// encode again to the same text), so it is used as it is instead of
-// decoding the JSON a second time. Fractions, exponents and longer
+// precise one with json.Number (both are the same int64 to the check and
+// the bind, and encode again to the same text), so it is used as it is
+// instead of decoding the JSON a second time. Fractions, exponents and longer
 // integers, whose spelling the checks and words depend on, take the
 // precise decoding.
 func callArguments(req mcp.CallToolRequest) any {
 	if raw := req.Params.RawArguments; len(raw) > 0 {
 		if m, ok := req.Params.Arguments.(map[string]any); ok && m != nil && plainNumbers(raw) {
-			return integralNumbers(m)
+			// Not even integralNumbers: the check and the bind take a
+			// whole float64 for the integer it is (topInteger,
+			// setScalar), and it encodes as the integer does.
+			return m
 		}
 	}
 	return integralNumbers(req.GetRawArguments())
