@@ -9,9 +9,7 @@
 package httpfront
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -417,28 +415,21 @@ func (f *Front) readBody(next http.Handler) http.Handler {
 			plain(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over the limit of %d bytes", f.opts.MaxBodyBytes))
 			return
 		}
+		// Decoded once here, for the access log and the handlers inside,
+		// and for the session guard, which finds it in r.Body.
+		b := sessions.NewBody(body)
 		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
-			var msg struct {
-				Method string          `json:"method"`
-				ID     json.RawMessage `json:"id"`
-				Params struct {
-					Name string `json:"name"`
-					Meta struct {
-						ProtocolVersion string `json:"io.modelcontextprotocol/protocolVersion"`
-					} `json:"_meta"`
-				} `json:"params"`
-			}
-			if json.Unmarshal(body, &msg) == nil {
+			if msg := b.Peek(); msg.OK && msg.NameOK {
 				info.method = msg.Method
 				info.request = msg.Method != "" && len(msg.ID) > 0 && string(msg.ID) != "null"
-				info.modern = mcp.IsModernProtocol(msg.Params.Meta.ProtocolVersion) ||
+				info.modern = mcp.IsModernProtocol(msg.ProtocolVersion) ||
 					mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion))
 				if msg.Method == "tools/call" {
-					info.tool = msg.Params.Name
+					info.tool = msg.Name
 				}
 			}
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.Body = b
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
