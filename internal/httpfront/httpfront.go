@@ -226,25 +226,38 @@ type requestInfo struct {
 	trusted bool
 	// method and request describe a POSTed JSON-RPC message: its method,
 	// and whether it is a request (has an id), which is owed an answer.
-	method  string
-	request bool
-	modern  bool               // carries protocol version 2026-07-28 or later in _meta
-	caller  *identity.Identity // who, when authentication named a caller
+	method    string
+	request   bool
+	modern    bool              // carries protocol version 2026-07-28 or later in _meta
+	caller    identity.Identity // who, when hasCaller: authentication named a caller
+	hasCaller bool
 }
 
-type requestInfoKey struct{}
+// infoOf returns the access log's record of the request w answers, nil
+// outside accessLog. It travels with the ResponseWriter, which every
+// handler of the front hands on as it got it, rather than in the
+// request's context: that would cost a context and a copy of the request
+// on every call.
+func infoOf(w http.ResponseWriter) *requestInfo {
+	if rw, ok := w.(*responseWriter); ok {
+		return &rw.info
+	}
+	return nil
+}
 
 // accessLog logs one line per request: method, path, status, duration,
 // session, tool and caller. Never a header value, so never a token.
 func (f *Front) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		info := &requestInfo{session: r.Header.Get("Mcp-Session-Id")}
-		if info.session == "" {
+		// One allocation for the writer and the request's record.
+		rw := &responseWriter{ResponseWriter: w, status: http.StatusOK, allowOrigin: f.allowedOrigin(r)}
+		info := &rw.info
+		info.session = r.Header.Get("Mcp-Session-Id")
+		if info.session == "" && r.URL.RawQuery != "" {
 			info.session = r.URL.Query().Get("sessionId")
 		}
-		rw := &responseWriter{ResponseWriter: w, status: http.StatusOK, allowOrigin: f.allowedOrigin(r)}
-		next.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
+		next.ServeHTTP(rw, r)
 		if !info.trusted {
 			info.session = ""
 		}
@@ -265,8 +278,10 @@ func (f *Front) accessLog(next http.Handler) http.Handler {
 		if info.tool != "" {
 			attrs = append(attrs, slog.String("tool", info.tool))
 		}
-		if info.caller != nil {
-			attrs = append(attrs, slog.Any("caller", *info.caller))
+		if info.hasCaller {
+			// Resolved here as the handler would (Identity is a
+			// LogValuer), which spares boxing it in an any.
+			attrs = append(attrs, slog.Attr{Key: "caller", Value: info.caller.LogValue()})
 		}
 		f.log.LogAttrs(ctx, slog.LevelInfo, "http request", attrs...)
 	})
@@ -280,6 +295,7 @@ type responseWriter struct {
 	status      int
 	wrote       bool
 	allowOrigin string
+	info        requestInfo // what the access log reports; see infoOf
 }
 
 func (w *responseWriter) fixHeaders() {
@@ -378,11 +394,9 @@ func isLoopbackOrigin(origin string) bool {
 // caller for the access log.
 func (f *Front) authenticate(next http.Handler) http.Handler {
 	return f.auth.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
+		if info := infoOf(w); info != nil {
 			info.trusted = true
-			if id, ok := identity.FromContext(r.Context()); ok {
-				info.caller = &id
-			}
+			info.caller, info.hasCaller = identity.FromContext(r.Context())
 		}
 		next.ServeHTTP(w, r)
 	}))
@@ -418,7 +432,7 @@ func (f *Front) readBody(next http.Handler) http.Handler {
 		// Decoded once here, for the access log and the handlers inside,
 		// and for the session guard, which finds it in r.Body.
 		b := sessions.NewBody(body)
-		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
+		if info := infoOf(w); info != nil {
 			if msg := b.Peek(); msg.OK && msg.NameOK {
 				info.method = msg.Method
 				info.request = msg.Method != "" && len(msg.ID) > 0 && string(msg.ID) != "null"
@@ -442,7 +456,7 @@ func (f *Front) readBody(next http.Handler) http.Handler {
 func (f *Front) limitStreams(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		stream := r.Method == http.MethodGet
-		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok && r.Method == http.MethodPost {
+		if info := infoOf(w); info != nil && r.Method == http.MethodPost {
 			stream = info.method == string(mcp.MethodSubscriptionsListen)
 		}
 		if stream {
@@ -471,7 +485,7 @@ func (f *Front) limitStreams(next http.Handler) http.Handler {
 // the request's context.
 func (f *Front) dropModernCancellation(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok && r.Method == http.MethodPost &&
+		if info := infoOf(w); info != nil && r.Method == http.MethodPost &&
 			info.modern && info.method == string(mcp.MethodNotificationCancelled) {
 			f.log.Debug("ignored notifications/cancelled of protocol 2026-07-28: close the request's stream to cancel it")
 			w.WriteHeader(http.StatusAccepted)
