@@ -412,9 +412,8 @@ func (f *Front) readBody(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		rc := http.NewResponseController(w)
-		_ = rc.SetReadDeadline(time.Now().Add(f.opts.BodyReadTimeout))
-		body, err := io.ReadAll(io.LimitReader(r.Body, f.opts.MaxBodyBytes+1))
+		_ = setReadDeadline(w, time.Now().Add(f.opts.BodyReadTimeout))
+		body, err := readAtMost(r.Body, f.opts.MaxBodyBytes+1, r.ContentLength)
 		if err != nil {
 			// The deadline stays in the past: net/http would otherwise
 			// wait for the rest of the body before answering.
@@ -422,7 +421,7 @@ func (f *Front) readBody(next http.Handler) http.Handler {
 			plain(w, http.StatusRequestTimeout, "could not read the request body in time")
 			return
 		}
-		_ = rc.SetReadDeadline(time.Time{})
+		_ = setReadDeadline(w, time.Time{})
 		switch {
 		case int64(len(body)) > f.opts.MaxBodyBytes:
 			w.Header().Set("Connection", "close")
@@ -447,6 +446,44 @@ func (f *Front) readBody(next http.Handler) http.Handler {
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// setReadDeadline is http.ResponseController's SetReadDeadline with the
+// controller on the stack: where readBody's handler is inlined into
+// Handler, NewResponseController is not, and its result went to the heap.
+func setReadDeadline(w http.ResponseWriter, deadline time.Time) error {
+	return http.NewResponseController(w).SetReadDeadline(deadline)
+}
+
+// readAtMost is io.ReadAll(io.LimitReader(r, n)) without the
+// LimitedReader's allocation, and with a first buffer the size of the
+// body when its length is known (ReadAll starts at 512 bytes and grows).
+func readAtMost(r io.Reader, n, length int64) ([]byte, error) {
+	size := int64(512)
+	if length >= 0 && length < n {
+		size = length + 1 // room for the read that finds the end
+	}
+	b := make([]byte, 0, size)
+	for {
+		if n <= 0 {
+			return b, nil // where the LimitedReader says EOF
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // let append pick the growth
+		}
+		p := b[len(b):cap(b)]
+		if int64(len(p)) > n {
+			p = p[:n]
+		}
+		m, err := r.Read(p)
+		b, n = b[:len(b)+m], n-int64(m)
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+	}
 }
 
 // limitStreams caps the open long-lived streams of every kind and counts
