@@ -173,12 +173,23 @@ func (f *Front) Handler() http.Handler {
 func (f *Front) checkHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-		if ok && local != nil && loopbackHostPort(local.String()) && !loopbackHostPort(r.Host) {
+		if ok && local != nil && loopbackAddr(local) && !loopbackHostPort(r.Host) {
 			plain(w, http.StatusForbidden, "Host not allowed on a loopback listener (DNS rebinding protection): send Host: localhost or 127.0.0.1")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// loopbackAddr is loopbackHostPort(a.String()), without building the
+// string for a TCP address: the host of a TCPAddr's String is its IP's
+// String, which parses back to an IP as loopback as it. (With a zone the
+// string does not parse as an IP.)
+func loopbackAddr(a net.Addr) bool {
+	if t, ok := a.(*net.TCPAddr); ok && t != nil && t.Zone == "" {
+		return t.IP.IsLoopback()
+	}
+	return loopbackHostPort(a.String())
 }
 
 // loopbackHostPort reports whether a "host[:port]" names this machine.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -36,6 +37,26 @@ func TestReadAtMostIsReadAllOfALimitReader(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestLoopbackAddrIsLoopbackHostPortOfItsString: the shortcut for TCP
+// addresses answers as the string did.
+func TestLoopbackAddrIsLoopbackHostPortOfItsString(t *testing.T) {
+	var nilTCP *net.TCPAddr
+	addrs := []net.Addr{nilTCP, &net.TCPAddr{}, &net.UnixAddr{Name: "/tmp/s", Net: "unix"},
+		&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}}
+	for _, ip := range []string{"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1", "0.0.0.0", "::", "192.0.2.1",
+		"fe80::1", "2001:db8::1", "10.0.0.1"} {
+		for _, zone := range []string{"", "lo", "eth0"} {
+			addrs = append(addrs, &net.TCPAddr{IP: net.ParseIP(ip), Port: 8080, Zone: zone})
+		}
+	}
+	addrs = append(addrs, &net.TCPAddr{IP: net.IP{127, 0, 0}, Port: 1}, &net.TCPAddr{IP: net.ParseIP("127.0.0.1").To4()})
+	for _, a := range addrs {
+		if got, want := loopbackAddr(a), loopbackHostPort(a.String()); got != want {
+			t.Errorf("%#v (%s): %v, its string gives %v", a, a, got, want)
 		}
 	}
 }
