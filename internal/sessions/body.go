@@ -14,6 +14,19 @@ import (
 type Body struct {
 	r    bytes.Reader
 	peek Peek
+	msg  peekMessage
+}
+
+// peekMessage is the part of a message NewBody decodes.
+type peekMessage struct {
+	Method string  `json:"method"`
+	ID     rawJSON `json:"id"`
+	Params struct {
+		Name stringField `json:"name"`
+		Meta struct {
+			ProtocolVersion string `json:"io.modelcontextprotocol/protocolVersion"`
+		} `json:"_meta"`
+	} `json:"params"`
 }
 
 // Peek is what one decoding of a POST body found of its JSON-RPC message.
@@ -38,17 +51,10 @@ type Peek struct {
 func NewBody(data []byte) *Body {
 	b := &Body{}
 	b.r.Reset(data)
-	var msg struct {
-		Method string  `json:"method"`
-		ID     rawJSON `json:"id"`
-		Params struct {
-			Name stringField `json:"name"`
-			Meta struct {
-				ProtocolVersion string `json:"io.modelcontextprotocol/protocolVersion"`
-			} `json:"_meta"`
-		} `json:"params"`
-	}
-	b.peek.OK = json.Unmarshal(data, &msg) == nil
+	// Decoded into the Body itself: a message of its own would be one
+	// more allocation, as Unmarshal takes its address.
+	msg := &b.msg
+	b.peek.OK = json.Unmarshal(data, msg) == nil
 	b.peek.NameOK = !msg.Params.Name.bad
 	b.peek.Method, b.peek.ID = msg.Method, json.RawMessage(msg.ID)
 	b.peek.Name, b.peek.ProtocolVersion = msg.Params.Name.s, msg.Params.Meta.ProtocolVersion
