@@ -21,6 +21,24 @@ package main
 // connections the sandbox's listener accepted during the calls, cold start
 // (exec to the first tools/list answer over stdio) and the size of the
 // tools/list result; then the ratios qcc-mcp/bare.
+//
+// Peak RSS counts the resident pages of the binary itself, which are
+// shared between instances and reclaimable (qcc-mcp's binary is about
+// twice bare's): so memory is also split, from /proc/PID/status, into the
+// RSS right after the first tools/list (idle RSS, VmRSS), the peak of the
+// anonymous part (RssAnon: heap and stacks, sampled every 5 ms during the
+// calls and once at their end) and the file-backed part (RssFile) at the
+// end.
+//
+// With -compare-ts-peer DIR (or QCC_TSPEER_MODULES), each repetition also
+// runs bench/tspeer, a conventional server on the official TypeScript SDK
+// serving qcc-mcp's own tools/list, over stdio only, in the same
+// interleaved order, measured by the same client with the same arguments;
+// the ratios qcc-mcp/ts-peer follow (issue 12's cold-start target is
+// against it). DIR holds the packages of bench/tspeer/npm-packages.txt:
+//
+//	npm install --prefix /tmp/tspeer-modules $(cat bench/tspeer/npm-packages.txt)
+//	go run ./bench -compare -compare-ts-peer /tmp/tspeer-modules
 
 import (
 	"context"
@@ -55,6 +73,7 @@ type compareConfig struct {
 	reps    int
 	stdio   int
 	clients int
+	tsPeer  string
 }
 
 var cmp compareConfig
@@ -73,6 +92,8 @@ func compareFlags(fs *flag.FlagSet) {
 	fs.IntVar(&cmp.reps, "compare-reps", 3, "interleaved repetitions in -compare; medians are reported")
 	fs.IntVar(&cmp.stdio, "compare-stdio", 16, "calls in flight over stdio in -compare")
 	fs.IntVar(&cmp.clients, "compare-clients", 64, "streamable-HTTP clients in -compare")
+	fs.StringVar(&cmp.tsPeer, "compare-ts-peer", os.Getenv("QCC_TSPEER_MODULES"),
+		"in -compare, also run bench/tspeer (TypeScript SDK) over stdio, with the npm packages of bench/tspeer/npm-packages.txt in this node_modules directory or npm prefix (default $QCC_TSPEER_MODULES; empty: off)")
 }
 
 // demoCompanies are the sandbox companies that hold certificates.
@@ -91,20 +112,29 @@ type Measure struct {
 	P99            float64 `json:"p99_ms"`
 	CPUPerCall     float64 `json:"cpu_us_per_call"`
 	PeakRSS        int64   `json:"peak_rss_bytes"`
+	IdleRSS        int64   `json:"idle_rss_bytes"`
+	PeakAnon       int64   `json:"peak_anon_rss_bytes"`
+	FileRSS        int64   `json:"file_rss_bytes"`
 	UpstreamConns  int64   `json:"upstream_connections"`
 	ColdStart      float64 `json:"cold_start_ms,omitempty"`
 	ToolsListBytes int     `json:"tools_list_bytes,omitempty"`
 	Errors         int     `json:"errors"`
+
+	// tools is the tools/list's tools as the client decoded them, to check
+	// that the TypeScript peer serves qcc-mcp's.
+	tools string
 }
 
 // CompareReport is the side-by-side result: medians per server and
-// transport, every repetition, and the ratios qcc-mcp/bare.
+// transport, every repetition, and the ratios qcc-mcp/bare (and
+// qcc-mcp/ts-peer, stdio only, with -compare-ts-peer).
 type CompareReport struct {
 	Machine  Machine                       `json:"machine"`
 	Calls    int                           `json:"calls"`
 	Reps     int                           `json:"repetitions"`
 	Median   map[string]Measure            `json:"median"`
 	Ratio    map[string]map[string]float64 `json:"ratio_qcc_mcp_over_bare"`
+	RatioTS  map[string]map[string]float64 `json:"ratio_qcc_mcp_over_ts_peer,omitempty"`
 	All      map[string][]Measure          `json:"all"`
 	Failures []string                      `json:"failures"`
 }
@@ -141,17 +171,30 @@ func runCompare(cfg *config) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	bins := map[string]string{"qcc-mcp": cfg.server}
-	if bins["qcc-mcp"] == "" {
-		if bins["qcc-mcp"], err = buildServer(ctx, dir); err != nil {
+	// The command line of each server, without its arguments.
+	cmds := map[string][]string{"qcc-mcp": {cfg.server}}
+	names := []string{"qcc-mcp", "bare"}
+	if cmp.tsPeer != "" {
+		if cmds["ts-peer"], err = setupTSPeer(dir, cmp.tsPeer); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			return 1
 		}
+		names = append(names, "ts-peer")
 	}
-	if bins["bare"], err = buildBare(ctx, dir); err != nil {
+	if cfg.server == "" {
+		bin, err := buildServer(ctx, dir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		cmds["qcc-mcp"] = []string{bin}
+	}
+	bin, err := buildBare(ctx, dir)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
+	cmds["bare"] = []string{bin}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -164,16 +207,17 @@ func runCompare(cfg *config) int {
 	defer up.Close()
 	base := "http://" + ln.Addr().String() + "/api"
 
-	names := []string{"qcc-mcp", "bare"}
 	for r := range cmp.reps {
-		order := names
-		if r%2 == 1 {
-			order = []string{"bare", "qcc-mcp"}
-		}
+		// Each repetition starts one server later in the order, so a
+		// neighbour's load on a shared machine falls on all of them.
+		order := append(slices.Clone(names[r%len(names):]), names[:r%len(names)]...)
 		for _, mode := range []string{"stdio", "http"} {
 			for _, name := range order {
+				if name == "ts-peer" && mode != "stdio" {
+					continue
+				}
 				fmt.Fprintf(stderrLog, "bench: repetition %d/%d, %s over %s\n", r+1, cmp.reps, name, mode)
-				m, err := compareOnce(ctx, name, bins[name], mode, base, cl, cfg.token)
+				m, err := compareOnce(ctx, name, cmds[name], mode, base, cl, cfg.token)
 				if err != nil {
 					rep.Failures = append(rep.Failures, fmt.Sprintf("%s over %s, repetition %d: %v", name, mode, r+1, err))
 					continue
@@ -183,32 +227,29 @@ func runCompare(cfg *config) int {
 			}
 		}
 	}
+	// The peer's cold start means something only if it lists what
+	// qcc-mcp lists.
+	if ours := rep.All["qcc-mcp/stdio"]; len(ours) > 0 {
+		for _, m := range rep.All["ts-peer/stdio"] {
+			if m.tools != ours[0].tools {
+				rep.Failures = append(rep.Failures, "ts-peer's tools/list is not qcc-mcp's: go test ./bench -run TestTSPeerToolsInStep -update-tspeer")
+				break
+			}
+		}
+	}
 	for key, ms := range rep.All {
 		rep.Median[key] = medianMeasure(ms)
 	}
 	for _, mode := range []string{"stdio", "http"} {
-		q, okQ := rep.Median["qcc-mcp/"+mode]
-		b, okB := rep.Median["bare/"+mode]
-		if !okQ || !okB {
-			continue
+		if ra := ratios(rep.Median, "bare", mode); ra != nil {
+			rep.Ratio[mode] = ra
 		}
-		ratio := func(a, b float64) float64 {
-			if b == 0 {
-				return 0
+		if ra := ratios(rep.Median, "ts-peer", mode); ra != nil {
+			if rep.RatioTS == nil {
+				rep.RatioTS = map[string]map[string]float64{}
 			}
-			return float64(int(a/b*100+0.5)) / 100
-		}
-		rep.Ratio[mode] = map[string]float64{
-			"calls_per_second": ratio(q.CallsPerSecond, b.CallsPerSecond),
-			"p50":              ratio(q.P50, b.P50),
-			"p99":              ratio(q.P99, b.P99),
-			"cpu_per_call":     ratio(q.CPUPerCall, b.CPUPerCall),
-			"peak_rss":         ratio(float64(q.PeakRSS), float64(b.PeakRSS)),
-			"upstream_conns":   ratio(float64(q.UpstreamConns), float64(b.UpstreamConns)),
-		}
-		if mode == "stdio" {
-			rep.Ratio[mode]["cold_start"] = ratio(q.ColdStart, b.ColdStart)
-			rep.Ratio[mode]["tools_list_bytes"] = ratio(float64(q.ToolsListBytes), float64(b.ToolsListBytes))
+			delete(ra, "upstream_conns")
+			rep.RatioTS[mode] = ra
 		}
 	}
 	if cfg.jsonOut {
@@ -222,6 +263,38 @@ func runCompare(cfg *config) int {
 		return 1
 	}
 	return 0
+}
+
+// ratios are qcc-mcp's medians over other's for mode, rounded to 0.01;
+// nil if either is missing.
+func ratios(med map[string]Measure, other, mode string) map[string]float64 {
+	q, okQ := med["qcc-mcp/"+mode]
+	b, okB := med[other+"/"+mode]
+	if !okQ || !okB {
+		return nil
+	}
+	ratio := func(a, b float64) float64 {
+		if b == 0 {
+			return 0
+		}
+		return float64(int(a/b*100+0.5)) / 100
+	}
+	ra := map[string]float64{
+		"calls_per_second": ratio(q.CallsPerSecond, b.CallsPerSecond),
+		"p50":              ratio(q.P50, b.P50),
+		"p99":              ratio(q.P99, b.P99),
+		"cpu_per_call":     ratio(q.CPUPerCall, b.CPUPerCall),
+		"peak_rss":         ratio(float64(q.PeakRSS), float64(b.PeakRSS)),
+		"idle_rss":         ratio(float64(q.IdleRSS), float64(b.IdleRSS)),
+		"peak_anon_rss":    ratio(float64(q.PeakAnon), float64(b.PeakAnon)),
+		"file_rss":         ratio(float64(q.FileRSS), float64(b.FileRSS)),
+		"upstream_conns":   ratio(float64(q.UpstreamConns), float64(b.UpstreamConns)),
+	}
+	if mode == "stdio" {
+		ra["cold_start"] = ratio(q.ColdStart, b.ColdStart)
+		ra["tools_list_bytes"] = ratio(float64(q.ToolsListBytes), float64(b.ToolsListBytes))
+	}
+	return ra
 }
 
 // buildBare builds bench/bare into dir.
@@ -241,9 +314,9 @@ func buildBare(ctx context.Context, dir string) (string, error) {
 
 // compareOnce starts one server for one transport, makes the calls and
 // stops it.
-func compareOnce(ctx context.Context, name, bin, mode, base string, cl *countingListener, token string) (Measure, error) {
+func compareOnce(ctx context.Context, name string, argv []string, mode, base string, cl *countingListener, token string) (Measure, error) {
 	var m Measure
-	args := []string{"--base-url", base}
+	args := append(slices.Clone(argv[1:]), "--base-url", base)
 	if name == "qcc-mcp" {
 		args = append(args, "--cache-ttl", "0", "--rate", "0")
 	}
@@ -256,7 +329,7 @@ func compareOnce(ctx context.Context, name, bin, mode, base string, cl *counting
 		addr = a
 		args = append(args, "--transport", "http", "--addr", addr)
 	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(argv[0], args...)
 	cmd.Env = append(serverEnv(token), "QCC_APP_KEY="+benchAppKey, "QCC_SECRET_KEY="+benchSecretKey)
 	cmd.Stderr = io.Discard
 	var stdin io.WriteCloser
@@ -308,6 +381,11 @@ func compareOnce(ctx context.Context, name, bin, mode, base string, cl *counting
 		m.ColdStart = ms(time.Since(started))
 		raw, _ := json.Marshal(list)
 		m.ToolsListBytes = len(raw)
+		tools, _ := json.Marshal(list.Tools)
+		m.tools = string(tools)
+		if m.IdleRSS, err = idleRSS(pid); err != nil {
+			return m, err
+		}
 		clients = []*client.Client{c}
 	} else {
 		inFlight = cmp.clients
@@ -315,13 +393,21 @@ func compareOnce(ctx context.Context, name, bin, mode, base string, cl *counting
 		if err := waitListening(ctx, addr, 30*time.Second); err != nil {
 			return m, err
 		}
-		for range cmp.clients {
+		for i := range cmp.clients {
 			c, err := connect(ctx, "http://"+addr+"/mcp", hc, mcp.ProtocolVersion20250618)
 			if err != nil {
 				return m, err
 			}
 			defer c.Close()
 			clients = append(clients, c)
+			if i == 0 {
+				if _, err := c.ListTools(ctx, mcp.ListToolsRequest{}); err != nil {
+					return m, fmt.Errorf("tools/list: %w", err)
+				}
+				if m.IdleRSS, err = idleRSS(pid); err != nil {
+					return m, err
+				}
+			}
 		}
 	}
 	// One warm-up call per client, not counted.
@@ -339,6 +425,25 @@ func compareOnce(ctx context.Context, name, bin, mode, base string, cl *counting
 		return m, err
 	}
 	conns0 := cl.n.Load()
+	// The anonymous RSS, sampled while the calls run.
+	var peakAnon atomic.Int64
+	sampleDone := make(chan struct{})
+	stopSampling := make(chan struct{})
+	go func() {
+		defer close(sampleDone)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if st, err := readStatus(pid); err == nil && st.Anon > peakAnon.Load() {
+				peakAnon.Store(st.Anon)
+			}
+			select {
+			case <-stopSampling:
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	var next atomic.Int64
 	var errs atomic.Int64
 	lat := make([]time.Duration, cmp.calls)
@@ -366,11 +471,13 @@ func compareOnce(ctx context.Context, name, bin, mode, base string, cl *counting
 	}
 	wg.Wait()
 	elapsed := time.Since(t0)
+	close(stopSampling)
+	<-sampleDone
 	cpu1, err := cpuTicks(pid)
 	if err != nil {
 		return m, err
 	}
-	st, err := readProc(pid)
+	st, err := readStatus(pid)
 	if err != nil {
 		return m, err
 	}
@@ -379,12 +486,20 @@ func compareOnce(ctx context.Context, name, bin, mode, base string, cl *counting
 	m.P50, m.P99 = l.P50, l.P99
 	m.CPUPerCall = float64(int(float64(cpu1-cpu0)*1e6/clockTicks/float64(cmp.calls)*10)) / 10
 	m.PeakRSS = st.HWM
+	m.PeakAnon = max(peakAnon.Load(), st.Anon)
+	m.FileRSS = st.File
 	m.UpstreamConns = cl.n.Load() - conns0
 	m.Errors = int(errs.Load())
 	if m.Errors > 0 {
 		return m, fmt.Errorf("%d of %d calls failed", m.Errors, cmp.calls)
 	}
 	return m, nil
+}
+
+// idleRSS is pid's VmRSS now.
+func idleRSS(pid int) (int64, error) {
+	st, err := readStatus(pid)
+	return st.RSS, err
 }
 
 // clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every
@@ -449,31 +564,55 @@ func medianMeasure(ms []Measure) Measure {
 		P99:            med(func(m Measure) float64 { return m.P99 }),
 		CPUPerCall:     med(func(m Measure) float64 { return m.CPUPerCall }),
 		PeakRSS:        int64(med(func(m Measure) float64 { return float64(m.PeakRSS) })),
+		IdleRSS:        int64(med(func(m Measure) float64 { return float64(m.IdleRSS) })),
+		PeakAnon:       int64(med(func(m Measure) float64 { return float64(m.PeakAnon) })),
+		FileRSS:        int64(med(func(m Measure) float64 { return float64(m.FileRSS) })),
 		UpstreamConns:  int64(med(func(m Measure) float64 { return float64(m.UpstreamConns) })),
 		ColdStart:      med(func(m Measure) float64 { return m.ColdStart }),
 		ToolsListBytes: int(med(func(m Measure) float64 { return float64(m.ToolsListBytes) })),
 	}
 }
 
-// printCompare writes the report as a table.
+// printCompare writes the report as two tables: speed, then memory.
 func printCompare(w io.Writer, r *CompareReport) {
 	fmt.Fprintf(w, "side by side: %d calls per server and transport, median of %d interleaved repetitions; %s, %d CPUs, load %s\n",
 		r.Calls, r.Reps, r.Machine.Go, r.Machine.CPUs, loadAvg())
-	fmt.Fprintf(w, "%-15s %10s %8s %8s %10s %10s %9s %10s %9s\n", "", "calls/s", "p50 ms", "p99 ms", "cpu µs/call", "peak RSS", "upstream", "cold ms", "list B")
-	for _, mode := range []string{"stdio", "http"} {
-		for _, name := range []string{"qcc-mcp", "bare"} {
-			m, ok := r.Median[name+"/"+mode]
-			if !ok {
-				continue
+	// The rows of one transport: each server's medians, then the ratios
+	// qcc-mcp/bare ("ratio") and qcc-mcp/ts-peer ("ratio-ts").
+	each := func(server func(name string, m Measure), ratio func(label string, ra map[string]float64)) {
+		for _, mode := range []string{"stdio", "http"} {
+			for _, name := range []string{"qcc-mcp", "bare", "ts-peer"} {
+				if m, ok := r.Median[name+"/"+mode]; ok {
+					server(name+"/"+mode, m)
+				}
 			}
-			fmt.Fprintf(w, "%-15s %10.0f %8.2f %8.2f %10.1f %10s %9d %10.1f %9d\n", name+"/"+mode, m.CallsPerSecond, m.P50, m.P99,
-				m.CPUPerCall, mib(m.PeakRSS), m.UpstreamConns, m.ColdStart, m.ToolsListBytes)
-		}
-		if ra, ok := r.Ratio[mode]; ok {
-			fmt.Fprintf(w, "%-15s %9.2f× %7.2f× %7.2f× %9.2f× %9.2f× %8.2f× %9.2f× %8.2f×\n", "ratio/"+mode, ra["calls_per_second"], ra["p50"], ra["p99"],
-				ra["cpu_per_call"], ra["peak_rss"], ra["upstream_conns"], ra["cold_start"], ra["tools_list_bytes"])
+			if ra, ok := r.Ratio[mode]; ok {
+				ratio("ratio/"+mode, ra)
+			}
+			if ra, ok := r.RatioTS[mode]; ok {
+				ratio("ratio-ts/"+mode, ra)
+			}
 		}
 	}
+	fmt.Fprintf(w, "%-15s %10s %8s %8s %11s %9s %10s %9s\n", "", "calls/s", "p50 ms", "p99 ms", "cpu µs/call", "upstream", "cold ms", "list B")
+	each(func(name string, m Measure) {
+		fmt.Fprintf(w, "%-15s %10.0f %8.2f %8.2f %11.1f %9d %10.1f %9d\n", name, m.CallsPerSecond, m.P50, m.P99,
+			m.CPUPerCall, m.UpstreamConns, m.ColdStart, m.ToolsListBytes)
+	}, func(label string, ra map[string]float64) {
+		up := "-"
+		if v, ok := ra["upstream_conns"]; ok {
+			up = fmt.Sprintf("%.2f×", v)
+		}
+		fmt.Fprintf(w, "%-15s %9.2f× %7.2f× %7.2f× %10.2f× %9s %9.2f× %8.2f×\n", label, ra["calls_per_second"], ra["p50"], ra["p99"],
+			ra["cpu_per_call"], up, ra["cold_start"], ra["tools_list_bytes"])
+	})
+	fmt.Fprintln(w, "memory: peak RSS (VmHWM) = anonymous + file-backed (the binary, shared and reclaimable); idle RSS after the first tools/list")
+	fmt.Fprintf(w, "%-15s %10s %10s %10s %10s\n", "", "peak RSS", "idle RSS", "peak anon", "file RSS")
+	each(func(name string, m Measure) {
+		fmt.Fprintf(w, "%-15s %10s %10s %10s %10s\n", name, mib(m.PeakRSS), mib(m.IdleRSS), mib(m.PeakAnon), mib(m.FileRSS))
+	}, func(label string, ra map[string]float64) {
+		fmt.Fprintf(w, "%-15s %9.2f× %9.2f× %9.2f× %9.2f×\n", label, ra["peak_rss"], ra["idle_rss"], ra["peak_anon_rss"], ra["file_rss"])
+	})
 	for _, f := range r.Failures {
 		fmt.Fprintln(w, "FAIL:", f)
 	}

@@ -14,13 +14,28 @@ import (
 
 // procStatus is what /proc/PID/status and /proc/PID/fd say about a process.
 type procStatus struct {
-	RSS int64 // VmRSS, bytes
-	HWM int64 // VmHWM (peak RSS since start), bytes
-	FDs int   // open file descriptors, -1 if unknown
+	RSS  int64 // VmRSS, bytes
+	HWM  int64 // VmHWM (peak RSS since start), bytes
+	Anon int64 // RssAnon: the resident anonymous pages (heap, stacks), bytes
+	File int64 // RssFile: the resident file-backed pages (the binary, libraries), bytes
+	FDs  int   // open file descriptors, -1 if unknown
 }
 
 // readProc reads pid's memory figures and descriptor count.
 func readProc(pid int) (procStatus, error) {
+	st, err := readStatus(pid)
+	if err != nil {
+		return st, err
+	}
+	if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); err == nil {
+		st.FDs = len(fds)
+	}
+	return st, nil
+}
+
+// readStatus reads pid's memory figures from /proc/PID/status alone,
+// cheap enough to sample every few milliseconds; FDs is -1.
+func readStatus(pid int) (procStatus, error) {
 	st := procStatus{FDs: -1}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -42,10 +57,11 @@ func readProc(pid int) (procStatus, error) {
 			st.RSS = n << 10
 		case "VmHWM":
 			st.HWM = n << 10
+		case "RssAnon":
+			st.Anon = n << 10
+		case "RssFile":
+			st.File = n << 10
 		}
-	}
-	if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); err == nil {
-		st.FDs = len(fds)
 	}
 	return st, nil
 }

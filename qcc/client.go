@@ -216,20 +216,29 @@ func (c *Client) SearchCertification(ctx context.Context, p SearchParams) (*Sear
 	if err := CheckSearch(p, c.now()); err != nil {
 		return nil, err
 	}
-	q := url.Values{}
-	q.Set("searchKey", searchKey)
+	// The query as url.Values.Encode writes it, keys in sorted order,
+	// without building the map.
+	var buf [256]byte
+	q := buf[:0]
 	if cat := strings.TrimSpace(p.CertCategory); cat != "" {
-		q.Set("certCategory", cat)
-	}
-	if p.PageSize != 0 {
-		q.Set("pageSize", strconv.Itoa(p.PageSize))
-	}
-	if p.PageIndex != 0 {
-		q.Set("pageIndex", strconv.Itoa(p.PageIndex))
+		q = append(q, "certCategory="...)
+		q = appendQueryEscape(q, cat)
+		q = append(q, '&')
 	}
 	// Always sent, so the request says what it means even if QCC's
 	// default changes.
-	q.Set("isExactlySame", strconv.FormatBool(!p.Fuzzy))
+	q = append(q, "isExactlySame="...)
+	q = strconv.AppendBool(q, !p.Fuzzy)
+	if p.PageIndex != 0 {
+		q = append(q, "&pageIndex="...)
+		q = strconv.AppendInt(q, int64(p.PageIndex), 10)
+	}
+	if p.PageSize != 0 {
+		q = append(q, "&pageSize="...)
+		q = strconv.AppendInt(q, int64(p.PageSize), 10)
+	}
+	q = append(q, "&searchKey="...)
+	q = appendQueryEscape(q, searchKey)
 
 	x, err := c.get(ctx, MethodSearch, q)
 	if err != nil {
@@ -269,7 +278,8 @@ func (c *Client) GetCertificationDetailByID(ctx context.Context, certID string) 
 	if certID == "" {
 		return nil, invalidArgument(MethodDetail, "the certificate id is empty", ReasonCertIDEmpty, c.now())
 	}
-	x, err := c.get(ctx, MethodDetail, url.Values{"certId": {certID}})
+	var buf [128]byte
+	x, err := c.get(ctx, MethodDetail, appendQueryEscape(append(buf[:0], "certId="...), certID))
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +287,7 @@ func (c *Client) GetCertificationDetailByID(ctx context.Context, certID string) 
 	case 200:
 	case 201:
 		e := DetailNotFoundError(x.redactor().Replace(x.env.Message), x.received)
-		e.URL = x.url
+		e.URL = x.maskedURL()
 		return nil, e
 	default:
 		return nil, x.statusError()
@@ -300,10 +310,14 @@ func (c *Client) GetCertificationDetailByID(ctx context.Context, certID string) 
 // once it succeeded, the decoded envelope.
 type exchange struct {
 	method string
-	// host is the API's host (and port), for messages.
+	// host is the API's host (and port), for messages, and url the
+	// request URL with the app key masked; both are made only when a
+	// message needs them (see hostName and maskedURL).
 	host string
-	// url is the request URL with the app key masked.
-	url string
+	url  string
+	// query is the request's query after the key, as url.Values.Encode
+	// writes it.
+	query string
 	// client and token make the redaction of this exchange's errors, built
 	// only when an error needs it (see redactor): a call that succeeds
 	// never pays for it.
@@ -321,14 +335,9 @@ type exchange struct {
 // get sends a signed GET for method and decodes QCC's envelope. It is the
 // only place that signs, so the secret and the Token live in one function.
 // Every error it returns is an *Error with Method and the masked URL set.
-func (c *Client) get(ctx context.Context, method string, query url.Values) (*exchange, error) {
-	rest := query.Encode()
-	x := &exchange{
-		method: method,
-		host:   c.host(),
-		url:    c.requestURL(method, maskKey(c.appKey), rest),
-		client: c,
-	}
+// query is the method's encoded query (without the key).
+func (c *Client) get(ctx context.Context, method string, query []byte) (*exchange, error) {
+	x := &exchange{method: method, client: c, query: string(query)}
 	if err := ctx.Err(); err != nil {
 		x.received = c.now()
 		return nil, x.canceled(err)
@@ -336,8 +345,17 @@ func (c *Client) get(ctx context.Context, method string, query url.Values) (*exc
 
 	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet,
-		c.requestURL(method, url.QueryEscape(c.appKey), rest), nil)
+	var ubuf [512]byte
+	u := append(ubuf[:0], c.baseURL...)
+	u = append(u, '/')
+	u = append(u, method...)
+	u = append(u, "?key="...)
+	u = appendQueryEscape(u, c.appKey)
+	if len(query) > 0 {
+		u = append(u, '&')
+		u = append(u, query...)
+	}
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, string(u), nil)
 	if err != nil {
 		// Unreachable with a validated base URL and constant method names.
 		x.received = c.now()
@@ -348,10 +366,13 @@ func (c *Client) get(ctx context.Context, method string, query url.Values) (*exc
 	}
 	timespan, token := Sign(c.appKey, c.secretKey, c.now())
 	x.token = token
-	req.Header.Set("Token", token)
-	req.Header.Set("Timespan", timespan)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", userAgent)
+	// As Header.Set does, with the keys already canonical and the four
+	// values in one array.
+	values := [...]string{token, timespan, "application/json", userAgent}
+	req.Header["Token"] = values[0:1:1]
+	req.Header["Timespan"] = values[1:2:2]
+	req.Header["Accept"] = values[2:3:3]
+	req.Header["User-Agent"] = values[3:4:4]
 
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
@@ -370,7 +391,7 @@ func (c *Client) get(ctx context.Context, method string, query url.Values) (*exc
 	if limit < math.MaxInt64 {
 		limit++ // one byte more tells "exactly the cap" from "over it"
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	body, err := readAll(&io.LimitedReader{R: resp.Body, N: limit}, resp.ContentLength)
 	x.received = c.now()
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) && ctx.Err() == nil && reqCtx.Err() == nil {
@@ -395,6 +416,62 @@ func (c *Client) get(ctx context.Context, method string, query url.Values) (*exc
 	}
 	x.env = env
 	return x, nil
+}
+
+// readAll is io.ReadAll(r) into a buffer of the body's size when its
+// length is known (size >= 0) and below r's limit: one allocation instead
+// of a growing buffer's several.
+func readAll(r *io.LimitedReader, size int64) ([]byte, error) {
+	n := int64(512) // io.ReadAll's first buffer
+	if size >= 0 && size < r.N {
+		n = size + 1 // + 1: reading the end needs room for one byte more
+	}
+	b := make([]byte, 0, n)
+	for {
+		m, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
+// appendQueryEscape appends url.QueryEscape(s) to b.
+func appendQueryEscape(b []byte, s string) []byte {
+	const upperHex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
+			b = append(b, c)
+		case c == ' ':
+			b = append(b, '+')
+		default:
+			b = append(b, '%', upperHex[c>>4], upperHex[c&15])
+		}
+	}
+	return b
+}
+
+// hostName returns the API's host (and port), for messages.
+func (x *exchange) hostName() string {
+	if x.host == "" {
+		x.host = x.client.host()
+	}
+	return x.host
+}
+
+// maskedURL returns the request URL with the app key masked.
+func (x *exchange) maskedURL() string {
+	if x.url == "" {
+		x.url = x.client.requestURL(x.method, maskKey(x.client.appKey), x.query)
+	}
+	return x.url
 }
 
 // host returns the host (and port) of the base URL.
@@ -455,7 +532,7 @@ func maskKey(key string) string {
 
 func (x *exchange) newError(kind Kind, msg string, cause error) *Error {
 	return &Error{
-		Kind: kind, Message: x.redactor().Replace(msg), Method: x.method, URL: x.url,
+		Kind: kind, Message: x.redactor().Replace(msg), Method: x.method, URL: x.maskedURL(),
 		Received: x.received, Err: cause,
 	}
 }
@@ -480,7 +557,7 @@ func (x *exchange) safe(err error) error {
 // statusError translates a QCC status other than success.
 func (x *exchange) statusError() *Error {
 	e := StatusError(x.method, x.env.Status, x.redactor().Replace(x.env.Message), x.received)
-	e.URL = x.url
+	e.URL = x.maskedURL()
 	return e
 }
 
@@ -498,7 +575,7 @@ func (x *exchange) malformed(cause error) *Error {
 // errors.Is(err, context.Canceled) keeps working for callers.
 func (x *exchange) canceled(ctxErr error) *Error {
 	e := CanceledError(x.method, ctxErr, x.received)
-	e.URL = x.url
+	e.URL = x.maskedURL()
 	return e
 }
 
@@ -513,12 +590,12 @@ func (x *exchange) transportError(caller, reqCtx context.Context, timeout time.D
 	var ne net.Error
 	switch {
 	case reqCtx.Err() != nil:
-		e := x.newError(KindTimeout, fmt.Sprintf("QCC (%s) did not answer completely within %s", x.host, timeout), nil)
+		e := x.newError(KindTimeout, fmt.Sprintf("QCC (%s) did not answer completely within %s", x.hostName(), timeout), nil)
 		return x.timeoutAdvice(e)
 	case errors.As(err, &ne) && ne.Timeout():
-		return x.timeoutAdvice(x.newError(KindTimeout, fmt.Sprintf("the connection to QCC (%s) timed out", x.host), x.safe(err)))
+		return x.timeoutAdvice(x.newError(KindTimeout, fmt.Sprintf("the connection to QCC (%s) timed out", x.hostName()), x.safe(err)))
 	default:
-		e := x.newError(KindNetwork, networkCause(x.host, err), x.safe(err))
+		e := x.newError(KindNetwork, networkCause(x.hostName(), err), x.safe(err))
 		e.Retry = soon
 		e.Action = ReasonNetwork.Action()
 		return e

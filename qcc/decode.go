@@ -332,6 +332,52 @@ var dateLayouts = []string{
 // moved to Beijing. Empty or unreadable input, and .NET's "no date"
 // 0001-01-01, give the zero time.
 func parseDate(s string) time.Time {
+	if t, ok := parseDatePlain(s); ok {
+		return t
+	}
+	return parseDateLayouts(s)
+}
+
+// parseDatePlain reads the two shapes QCC sends nearly always,
+// "2006-01-02 15:04:05" and "2006-01-02", with every field in range and a
+// year after 1: what parseDateLayouts gives for them (by its first or
+// second layout), without trying layouts. ok false: any other text.
+func parseDatePlain(s string) (time.Time, bool) {
+	if len(s) != 10 && len(s) != 19 || s[4] != '-' || s[7] != '-' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day := num(0, 4), num(5, 2), num(8, 2)
+	if year <= 1 || month < 1 || month > 12 || day < 1 || day > daysIn(time.Month(month), year) {
+		return time.Time{}, false
+	}
+	if len(s) == 19 {
+		if s[10] != ' ' || s[13] != ':' || s[16] != ':' {
+			return time.Time{}, false
+		}
+		if h, m, sec := num(11, 2), num(14, 2), num(17, 2); h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 59 {
+			return time.Time{}, false
+		}
+	}
+	return time.Date(year, time.Month(month), day, 0, 0, 0, 0, Beijing), true
+}
+
+// daysIn is the number of days of month in year.
+func daysIn(month time.Month, year int) int {
+	return time.Date(year, month+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// parseDateLayouts is parseDate by trying each layout.
+func parseDateLayouts(s string) time.Time {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}

@@ -71,6 +71,15 @@ func (fe *fastEnvelope[R]) envelope() (envelope, bool) {
 // Result; items is the list of a status 200 answer. ok false means: go
 // the two-step way.
 func decodeSearchFast(body []byte) (env envelope, items []Certification, ok bool) {
+	if env, items, ok := scanSearch(body); ok {
+		return env, items, true // what decodeSearchJSON gives, faster
+	}
+	return decodeSearchJSON(body)
+}
+
+// decodeSearchJSON is decodeSearchFast through encoding/json, for the
+// answers scanSearch leaves to it.
+func decodeSearchJSON(body []byte) (env envelope, items []Certification, ok bool) {
 	var fe fastEnvelope[[]*fastCertification]
 	if json.Unmarshal(body, &fe) != nil || !cleanKeys(body) {
 		return envelope{}, nil, false

@@ -113,8 +113,16 @@ func TestTransportSpeaksHTTP2(t *testing.T) {
 		t.Fatal(err)
 	}
 	burst(t, c, 2)
-	rt.CloseIdleConnections()
-	burst(t, c, 1)
+	// A TLS 1.3 ticket reaches the client's cache only once the client has
+	// read it off a connection, which can trail the first answers; so the
+	// connection is reopened a few times before resumption counts as absent.
+	for range 10 {
+		rt.CloseIdleConnections()
+		burst(t, c, 1)
+		if resumed.Load() > 0 {
+			break
+		}
+	}
 	if _, ok := protos.Load("HTTP/2.0"); !ok {
 		var got []any
 		protos.Range(func(k, _ any) bool { got = append(got, k); return true })

@@ -2,9 +2,7 @@ package qcc
 
 import (
 	"crypto/md5"
-	"encoding/hex"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -12,7 +10,17 @@ import (
 // Unix time in seconds and Token the uppercase hex MD5 of
 // appKey + Timespan + secretKey. It is the only place the secret key is used.
 func Sign(appKey, secretKey string, now time.Time) (timespan, token string) {
-	timespan = strconv.FormatInt(now.Unix(), 10)
-	sum := md5.Sum([]byte(appKey + timespan + secretKey))
-	return timespan, strings.ToUpper(hex.EncodeToString(sum[:]))
+	var buf [128]byte // on the stack for keys of usual lengths
+	in := append(buf[:0], appKey...)
+	in = strconv.AppendInt(in, now.Unix(), 10)
+	timespan = string(in[len(appKey):])
+	in = append(in, secretKey...)
+	sum := md5.Sum(in)
+	clear(in) // the secret key, not to linger in memory
+	const upperHex = "0123456789ABCDEF"
+	var hex [2 * md5.Size]byte
+	for i, c := range sum {
+		hex[2*i], hex[2*i+1] = upperHex[c>>4], upperHex[c&15]
+	}
+	return timespan, string(hex[:])
 }

@@ -125,10 +125,12 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Query keys are case-sensitive to a server but not to whoever
 		// pastes a token into one: ?Token= is refused like ?token=.
-		for key := range r.URL.Query() {
-			if slices.Contains(credentialParams, strings.ToLower(key)) {
-				plain(w, http.StatusBadRequest, "credentials are not accepted in URLs: send Authorization: Bearer <token>")
-				return
+		if r.URL.RawQuery != "" { // no keys otherwise: spare the parse
+			for key := range r.URL.Query() {
+				if slices.Contains(credentialParams, strings.ToLower(key)) {
+					plain(w, http.StatusBadRequest, "credentials are not accepted in URLs: send Authorization: Bearer <token>")
+					return
+				}
 			}
 		}
 		if !a.Enabled() {
@@ -139,10 +141,33 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 		if !ok {
 			return
 		}
-		r = r.Clone(identity.NewContext(r.Context(), id))
-		r.Header.Del("Authorization")
+		r = r.WithContext(identity.NewContext(r.Context(), id))
+		r.Header = withoutAuthorization(r.Header)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// withoutAuthorization returns a copy of h without the Authorization
+// header, for a request copy whose handlers must not see the token while
+// the caller's request keeps it. The copy shares the values' arrays, their
+// capacity clipped, so that a handler's Set, Add or Del changes the copy
+// alone; it costs a map, where Request.Clone copies every value and the
+// URL too.
+func withoutAuthorization(h http.Header) http.Header {
+	if h == nil {
+		return nil
+	}
+	n := len(h)
+	if _, ok := h["Authorization"]; ok {
+		n--
+	}
+	c := make(http.Header, n)
+	for k, v := range h {
+		if k != "Authorization" {
+			c[k] = v[:len(v):len(v)]
+		}
+	}
+	return c
 }
 
 // authenticate answers the request itself when it returns false.

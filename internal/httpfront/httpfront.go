@@ -9,9 +9,7 @@
 package httpfront
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -175,12 +173,23 @@ func (f *Front) Handler() http.Handler {
 func (f *Front) checkHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-		if ok && local != nil && loopbackHostPort(local.String()) && !loopbackHostPort(r.Host) {
+		if ok && local != nil && loopbackAddr(local) && !loopbackHostPort(r.Host) {
 			plain(w, http.StatusForbidden, "Host not allowed on a loopback listener (DNS rebinding protection): send Host: localhost or 127.0.0.1")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// loopbackAddr is loopbackHostPort(a.String()), without building the
+// string for a TCP address: the host of a TCPAddr's String is its IP's
+// String, which parses back to an IP as loopback as it. (With a zone the
+// string does not parse as an IP.)
+func loopbackAddr(a net.Addr) bool {
+	if t, ok := a.(*net.TCPAddr); ok && t != nil && t.Zone == "" {
+		return t.IP.IsLoopback()
+	}
+	return loopbackHostPort(a.String())
 }
 
 // loopbackHostPort reports whether a "host[:port]" names this machine.
@@ -228,25 +237,38 @@ type requestInfo struct {
 	trusted bool
 	// method and request describe a POSTed JSON-RPC message: its method,
 	// and whether it is a request (has an id), which is owed an answer.
-	method  string
-	request bool
-	modern  bool               // carries protocol version 2026-07-28 or later in _meta
-	caller  *identity.Identity // who, when authentication named a caller
+	method    string
+	request   bool
+	modern    bool              // carries protocol version 2026-07-28 or later in _meta
+	caller    identity.Identity // who, when hasCaller: authentication named a caller
+	hasCaller bool
 }
 
-type requestInfoKey struct{}
+// infoOf returns the access log's record of the request w answers, nil
+// outside accessLog. It travels with the ResponseWriter, which every
+// handler of the front hands on as it got it, rather than in the
+// request's context: that would cost a context and a copy of the request
+// on every call.
+func infoOf(w http.ResponseWriter) *requestInfo {
+	if rw, ok := w.(*responseWriter); ok {
+		return &rw.info
+	}
+	return nil
+}
 
 // accessLog logs one line per request: method, path, status, duration,
 // session, tool and caller. Never a header value, so never a token.
 func (f *Front) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		info := &requestInfo{session: r.Header.Get("Mcp-Session-Id")}
-		if info.session == "" {
+		// One allocation for the writer and the request's record.
+		rw := &responseWriter{ResponseWriter: w, status: http.StatusOK, allowOrigin: f.allowedOrigin(r)}
+		info := &rw.info
+		info.session = r.Header.Get("Mcp-Session-Id")
+		if info.session == "" && r.URL.RawQuery != "" {
 			info.session = r.URL.Query().Get("sessionId")
 		}
-		rw := &responseWriter{ResponseWriter: w, status: http.StatusOK, allowOrigin: f.allowedOrigin(r)}
-		next.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
+		next.ServeHTTP(rw, r)
 		if !info.trusted {
 			info.session = ""
 		}
@@ -267,8 +289,10 @@ func (f *Front) accessLog(next http.Handler) http.Handler {
 		if info.tool != "" {
 			attrs = append(attrs, slog.String("tool", info.tool))
 		}
-		if info.caller != nil {
-			attrs = append(attrs, slog.Any("caller", *info.caller))
+		if info.hasCaller {
+			// Resolved here as the handler would (Identity is a
+			// LogValuer), which spares boxing it in an any.
+			attrs = append(attrs, slog.Attr{Key: "caller", Value: info.caller.LogValue()})
 		}
 		f.log.LogAttrs(ctx, slog.LevelInfo, "http request", attrs...)
 	})
@@ -282,6 +306,7 @@ type responseWriter struct {
 	status      int
 	wrote       bool
 	allowOrigin string
+	info        requestInfo // what the access log reports; see infoOf
 }
 
 func (w *responseWriter) fixHeaders() {
@@ -380,11 +405,9 @@ func isLoopbackOrigin(origin string) bool {
 // caller for the access log.
 func (f *Front) authenticate(next http.Handler) http.Handler {
 	return f.auth.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
+		if info := infoOf(w); info != nil {
 			info.trusted = true
-			if id, ok := identity.FromContext(r.Context()); ok {
-				info.caller = &id
-			}
+			info.caller, info.hasCaller = identity.FromContext(r.Context())
 		}
 		next.ServeHTTP(w, r)
 	}))
@@ -400,9 +423,8 @@ func (f *Front) readBody(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		rc := http.NewResponseController(w)
-		_ = rc.SetReadDeadline(time.Now().Add(f.opts.BodyReadTimeout))
-		body, err := io.ReadAll(io.LimitReader(r.Body, f.opts.MaxBodyBytes+1))
+		_ = setReadDeadline(w, time.Now().Add(f.opts.BodyReadTimeout))
+		body, err := readAtMost(r.Body, f.opts.MaxBodyBytes+1, r.ContentLength)
 		if err != nil {
 			// The deadline stays in the past: net/http would otherwise
 			// wait for the rest of the body before answering.
@@ -410,38 +432,69 @@ func (f *Front) readBody(next http.Handler) http.Handler {
 			plain(w, http.StatusRequestTimeout, "could not read the request body in time")
 			return
 		}
-		_ = rc.SetReadDeadline(time.Time{})
+		_ = setReadDeadline(w, time.Time{})
 		switch {
 		case int64(len(body)) > f.opts.MaxBodyBytes:
 			w.Header().Set("Connection", "close")
 			plain(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over the limit of %d bytes", f.opts.MaxBodyBytes))
 			return
 		}
-		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
-			var msg struct {
-				Method string          `json:"method"`
-				ID     json.RawMessage `json:"id"`
-				Params struct {
-					Name string `json:"name"`
-					Meta struct {
-						ProtocolVersion string `json:"io.modelcontextprotocol/protocolVersion"`
-					} `json:"_meta"`
-				} `json:"params"`
-			}
-			if json.Unmarshal(body, &msg) == nil {
+		// Decoded once here, for the access log and the handlers inside,
+		// and for the session guard, which finds it in r.Body.
+		b := sessions.NewBody(body)
+		if info := infoOf(w); info != nil {
+			if msg := b.Peek(); msg.OK && msg.NameOK {
 				info.method = msg.Method
 				info.request = msg.Method != "" && len(msg.ID) > 0 && string(msg.ID) != "null"
-				info.modern = mcp.IsModernProtocol(msg.Params.Meta.ProtocolVersion) ||
+				info.modern = mcp.IsModernProtocol(msg.ProtocolVersion) ||
 					mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion))
 				if msg.Method == "tools/call" {
-					info.tool = msg.Params.Name
+					info.tool = msg.Name
 				}
 			}
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.Body = b
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// setReadDeadline is http.ResponseController's SetReadDeadline with the
+// controller on the stack: where readBody's handler is inlined into
+// Handler, NewResponseController is not, and its result went to the heap.
+func setReadDeadline(w http.ResponseWriter, deadline time.Time) error {
+	return http.NewResponseController(w).SetReadDeadline(deadline)
+}
+
+// readAtMost is io.ReadAll(io.LimitReader(r, n)) without the
+// LimitedReader's allocation, and with a first buffer the size of the
+// body when its length is known (ReadAll starts at 512 bytes and grows).
+func readAtMost(r io.Reader, n, length int64) ([]byte, error) {
+	size := int64(512)
+	if length >= 0 && length < n {
+		size = length + 1 // room for the read that finds the end
+	}
+	b := make([]byte, 0, size)
+	for {
+		if n <= 0 {
+			return b, nil // where the LimitedReader says EOF
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // let append pick the growth
+		}
+		p := b[len(b):cap(b)]
+		if int64(len(p)) > n {
+			p = p[:n]
+		}
+		m, err := r.Read(p)
+		b, n = b[:len(b)+m], n-int64(m)
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+	}
 }
 
 // limitStreams caps the open long-lived streams of every kind and counts
@@ -451,7 +504,7 @@ func (f *Front) readBody(next http.Handler) http.Handler {
 func (f *Front) limitStreams(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		stream := r.Method == http.MethodGet
-		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok && r.Method == http.MethodPost {
+		if info := infoOf(w); info != nil && r.Method == http.MethodPost {
 			stream = info.method == string(mcp.MethodSubscriptionsListen)
 		}
 		if stream {
@@ -480,7 +533,7 @@ func (f *Front) limitStreams(next http.Handler) http.Handler {
 // the request's context.
 func (f *Front) dropModernCancellation(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok && r.Method == http.MethodPost &&
+		if info := infoOf(w); info != nil && r.Method == http.MethodPost &&
 			info.modern && info.method == string(mcp.MethodNotificationCancelled) {
 			f.log.Debug("ignored notifications/cancelled of protocol 2026-07-28: close the request's stream to cancel it")
 			w.WriteHeader(http.StatusAccepted)

@@ -107,7 +107,7 @@ func (f *Front) endSSEStream(st *sseStream, why string) {
 // answer owed, and ends a stream that owes more than MaxSSEQueue.
 func (f *Front) boundSSEQueue(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info, _ := r.Context().Value(requestInfoKey{}).(*requestInfo)
+		info := infoOf(w)
 		if r.Method != http.MethodPost || info == nil || !info.request {
 			next.ServeHTTP(w, r)
 			return

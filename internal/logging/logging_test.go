@@ -2,6 +2,8 @@ package logging
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -103,5 +105,38 @@ func TestLevel(t *testing.T) {
 	log.Warn("loud")
 	if strings.Contains(buf.String(), "quiet") || !strings.Contains(buf.String(), "loud") {
 		t.Errorf("at warn level: %q", buf.String())
+	}
+}
+
+// TestPlainLinesOffATerminal: off a terminal a line is logfmt with the
+// date, so a file or a collector can tell days apart and parse it.
+func TestPlainLinesOffATerminal(t *testing.T) {
+	var buf bytes.Buffer
+	New(&buf, slog.LevelInfo, env()).Warn("tool call", "tool", "search_certifications", "outcome", "rate limited")
+	line := buf.String()
+	ts, rest, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
+	if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
+		t.Errorf("want a full timestamp first: %q (%v)", line, err)
+	}
+	if want := `level=WARN msg="tool call" tool=search_certifications outcome="rate limited"` + "\n"; rest != want {
+		t.Errorf("got %q, want %q", rest, want)
+	}
+}
+
+// TestOffTerminalLineDoesNotAllocate holds the cost of the call log line
+// off a terminal, where servers run: tint without colour would allocate
+// for every string value.
+func TestOffTerminalLineDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	log := New(io.Discard, slog.LevelInfo, env())
+	ctx := context.Background()
+	allocs := testing.AllocsPerRun(200, func() {
+		log.LogAttrs(ctx, slog.LevelInfo, "tool call", slog.String("tool", "search_certifications"),
+			slog.String("outcome", "ok"), slog.Duration("duration", 1234567), slog.Int("qcc_status", 200))
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per line, want 0", allocs)
 	}
 }

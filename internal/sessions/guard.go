@@ -92,41 +92,30 @@ func (m *Manager) guardSessionID(w http.ResponseWriter, r *http.Request) (string
 	return id, true
 }
 
-// legacyMessage is the part of a POST body the guard needs.
-type legacyMessage struct {
-	Method string          `json:"method"`
-	ID     json.RawMessage `json:"id"`
-	Params struct {
-		Meta struct {
-			ProtocolVersion string `json:"io.modelcontextprotocol/protocolVersion"`
-		} `json:"_meta"`
-	} `json:"params"`
-}
-
 func (m *Manager) guardPost(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		// Hand on what was read and the same error, so the limits outside
-		// (413 for an oversized body) answer as they would without the guard.
-		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
-		next.ServeHTTP(w, r)
-		return
+	b, ok := r.Body.(*Body)
+	if !ok || !b.unread() {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			// Hand on what was read and the same error, so the limits outside
+			// (413 for an oversized body) answer as they would without the guard.
+			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+			next.ServeHTTP(w, r)
+			return
+		}
+		b = NewBody(body)
+		r.Body = b
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	var msg legacyMessage
-	if json.Unmarshal(body, &msg) != nil || msg.Method == "" || mcp.IsModernProtocol(msg.Params.Meta.ProtocolVersion) {
+	msg := b.Peek()
+	if !msg.OK || msg.Method == "" || mcp.IsModernProtocol(msg.ProtocolVersion) {
 		// Not a single request or notification (a response, a batch, bad
 		// JSON), or a modern one: mcp-go's own answers are right.
 		next.ServeHTTP(w, r)
 		return
 	}
-	var reqID any
-	if len(msg.ID) > 0 {
-		_ = json.Unmarshal(msg.ID, &reqID)
-	}
 	if msg.Method != string(mcp.MethodInitialize) {
 		if r.Header.Get(server.HeaderKeySessionID) == "" {
-			writeJSONRPCError(w, http.StatusBadRequest, reqID, mcp.INVALID_REQUEST,
+			writeJSONRPCError(w, http.StatusBadRequest, requestID(msg.ID), mcp.INVALID_REQUEST,
 				"Mcp-Session-Id header is required: send initialize first")
 			return
 		}
@@ -136,7 +125,7 @@ func (m *Manager) guardPost(w http.ResponseWriter, r *http.Request, next http.Ha
 	id, err := m.Open(r.Context())
 	if err != nil {
 		w.Header().Set("Retry-After", strconv.Itoa(int(refusalRetryAfter/time.Second)))
-		writeJSONRPCError(w, http.StatusServiceUnavailable, reqID, mcp.INTERNAL_ERROR,
+		writeJSONRPCError(w, http.StatusServiceUnavailable, requestID(msg.ID), mcp.INTERNAL_ERROR,
 			"too many open sessions on this server (limit "+strconv.Itoa(m.max)+
 				"): end unused sessions with DELETE or try again later")
 		return
@@ -146,6 +135,15 @@ func (m *Manager) guardPost(w http.ResponseWriter, r *http.Request, next http.Ha
 		// initialize failed: the id never reached the client.
 		_ = m.end(context.WithoutCancel(r.Context()), id)
 	}
+}
+
+// requestID is a message's id as an answer carries it; nil without one.
+func requestID(raw json.RawMessage) any {
+	var id any
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &id)
+	}
+	return id
 }
 
 // keepAlive refreshes a GET stream's session while the stream is open, and

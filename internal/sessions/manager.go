@@ -75,8 +75,11 @@ type Manager struct {
 	refreshEvery time.Duration
 	max          int
 	opTimeout    time.Duration
-	log          *slog.Logger
-	now          func() time.Time
+	// inProcess is set for a MemoryStore, which neither blocks, fails nor
+	// looks at its context: storeOp calls it directly.
+	inProcess bool
+	log       *slog.Logger
+	now       func() time.Time
 
 	mu    sync.Mutex
 	local map[string]*localEntry // ids seen on this replica
@@ -105,8 +108,10 @@ func NewManager(store Store, cfg Config) *Manager {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	_, inProcess := store.(*MemoryStore)
 	return &Manager{
 		store:        store,
+		inProcess:    inProcess,
 		ttl:          cfg.IdleTTL,
 		refreshEvery: cfg.IdleTTL / 10,
 		max:          cfg.MaxSessions,
@@ -332,7 +337,12 @@ func (m *Manager) pruneLocked(now time.Time) {
 // failure the Store is not asked again for breakerPause. ErrFull is an
 // answer, not a failure.
 func (m *Manager) storeOp(ctx context.Context, op func(context.Context) error) error {
-	if time.Now().UnixNano() < m.downUntil.Load() {
+	if m.inProcess {
+		// No deadline to set and no failure to count: what follows would
+		// return op's answer unchanged.
+		return op(ctx)
+	}
+	if until := m.downUntil.Load(); until != 0 && time.Now().UnixNano() < until {
 		return ErrUnavailable
 	}
 	opCtx, cancel := context.WithTimeout(ctx, m.opTimeout)
@@ -349,7 +359,7 @@ func (m *Manager) storeOp(ctx context.Context, op func(context.Context) error) e
 		}
 		return err
 	}
-	if m.down.Swap(false) {
+	if m.down.Load() && m.down.Swap(false) { // a load, not a write, on every call
 		m.log.Info("session store reachable again")
 	}
 	return err

@@ -33,6 +33,18 @@ func copyAnswer(v any, state CacheState) any {
 	return v
 }
 
+// markAnswer marks v with state, in place: for an answer no one else
+// holds.
+func markAnswer(v any, state CacheState) any {
+	switch a := v.(type) {
+	case *qcc.SearchResult:
+		a.Cache = state
+	case *qcc.CertificationDetail:
+		a.Cache = state
+	}
+	return v
+}
+
 // cacheable reports whether v may be cached: a successful answer, or a
 // search that found nothing (201), which QCC bills and answers the same
 // way again. Everything else, errors above all, is asked again.
@@ -64,9 +76,9 @@ func outcome(v any, err error) string {
 	if err == nil {
 		switch a := v.(type) {
 		case *qcc.SearchResult:
-			return strconv.Itoa(a.Status)
+			return statusText(a.Status)
 		case *qcc.CertificationDetail:
-			return strconv.Itoa(a.Status)
+			return statusText(a.Status)
 		}
 		return "ok"
 	}
@@ -82,6 +94,18 @@ func outcome(v any, err error) string {
 		return string(e.Kind)
 	}
 	return "error"
+}
+
+// statusText is strconv.Itoa(status), without an allocation for the
+// statuses of an answer.
+func statusText(status int) string {
+	switch status {
+	case 200:
+		return "200"
+	case 201:
+		return "201"
+	}
+	return strconv.Itoa(status)
 }
 
 // recordVersion is the layout of stored records; a record of another

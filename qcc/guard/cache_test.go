@@ -442,3 +442,37 @@ func TestInvalidArgumentsPassThrough(t *testing.T) {
 	}
 	e.mustSearch(company) // the budget of 1 is intact
 }
+
+// TestCacheOffAnswersAreNotShared checks, with the cache off, that the
+// leader of coalesced calls and its followers each get an answer of their
+// own (the leader hands its answer over uncopied only when no one joined).
+func TestCacheOffAnswersAreNotShared(t *testing.T) {
+	const callers = 3
+	e := newEnv(t, Config{CacheTTL: Off})
+	g := e.gated()
+	results := make([]*qcc.SearchResult, callers)
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() { results[i], errs[i] = e.search(company) })
+	}
+	waitWaiting(t, e.g, callers-1)
+	g.Open()
+	wg.Wait()
+	e.wantCalls(1)
+	seen := map[*qcc.SearchResult]bool{}
+	items := map[*qcc.Certification]bool{}
+	for i, res := range results {
+		if errs[i] != nil {
+			t.Fatalf("caller %d: %v", i, errs[i])
+		}
+		if seen[res] || items[&res.Items[0]] {
+			t.Fatalf("caller %d shares an answer or its items with another", i)
+		}
+		seen[res], items[&res.Items[0]] = true, true
+	}
+	alone := e.mustSearch(company)
+	if alone.Cache != CacheMiss || seen[alone] || items[&alone.Items[0]] || len(alone.Items) != len(results[0].Items) {
+		t.Fatalf("a lone call's answer: Cache %q, %d items", alone.Cache, len(alone.Items))
+	}
+}

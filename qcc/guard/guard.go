@@ -166,6 +166,10 @@ type Guard struct {
 
 	flightsMu sync.Mutex
 	flights   map[string]*flight // in this process, by cache key
+	// freshAnswers is set when up gives every call an answer of its own
+	// (a *qcc.Client or a *Guard): then an answer that no one else sees
+	// is handed to its caller without being copied.
+	freshAnswers bool
 
 	sharedUp  func() bool // nil without shared backends
 	usage     counters
@@ -183,6 +187,9 @@ type flight struct {
 	// context (canceled, or no rate-limit slot before its deadline): the
 	// others then ask again rather than inherit it.
 	callerSpecific bool
+	// followers counts the callers that joined the flight, under
+	// flightsMu; final once the flight has landed.
+	followers int
 }
 
 // New returns a Guard in front of up. It fails when cfg is inconsistent,
@@ -215,6 +222,10 @@ func New(up Upstream, cfg Config) (*Guard, error) {
 		retryBase:  orDefault(cfg.RetryBaseDelay, DefaultRetryBaseDelay),
 		retryMax:   orDefault(cfg.RetryMaxDelay, DefaultRetryMaxDelay),
 		flights:    make(map[string]*flight),
+	}
+	switch up.(type) {
+	case *qcc.Client, *Guard:
+		g.freshAnswers = true
 	}
 	g.retryMax = max(g.retryMax, g.retryBase)
 	g.callLimit = max(orDefault(cfg.CallTimeout, DefaultCallTimeout), 0)
@@ -356,7 +367,9 @@ func (g *Guard) do(ctx context.Context, method, key string, call func(context.Co
 	for {
 		g.flightsMu.Lock()
 		f, joined := g.flights[key]
-		if !joined {
+		if joined {
+			f.followers++
+		} else {
 			f = &flight{done: make(chan struct{})}
 			g.flights[key] = f
 		}
@@ -422,15 +435,22 @@ func (g *Guard) lead(ctx context.Context, method, key string, f *flight, call fu
 	}
 	g.usage.misses.Add(1)
 	v, err := g.fetch(ctx, method, key, call)
+	cached := false
 	if err == nil && g.cacheOn && cacheable(v) {
 		g.remember(ctx, key, v) // before landing, so no caller finds neither flight nor answer
+		cached = true
 	}
 	f.val, f.err = v, err
 	f.callerSpecific = errors.Is(err, qcc.KindCanceled) || errors.Is(err, errNoRateSlot) || errors.Is(err, errClientBudget)
 	landed = true
-	g.land(key, f)
+	followers := g.land(key, f)
 	if err != nil {
 		return nil, err
+	}
+	if !cached && followers == 0 && g.freshAnswers {
+		// No one else has v: not the cache, not a follower (none can
+		// join a landed flight), not up, which made it for this call.
+		return markAnswer(v, CacheMiss), nil
 	}
 	return copyAnswer(v, CacheMiss), nil
 }
@@ -484,12 +504,14 @@ func (g *Guard) leadShared(ctx context.Context, key string, maxAge time.Duration
 	return nothing, nil, false
 }
 
-// land ends a flight.
-func (g *Guard) land(key string, f *flight) {
+// land ends a flight and returns how many callers joined it.
+func (g *Guard) land(key string, f *flight) (followers int) {
 	g.flightsMu.Lock()
 	delete(g.flights, key)
+	followers = f.followers
 	g.flightsMu.Unlock()
 	close(f.done)
+	return followers
 }
 
 // copyError gives each caller its own *qcc.Error, so that one caller
@@ -627,6 +649,7 @@ func plural(n int, word string) string {
 // requests sent in t.
 func (g *Guard) attempt(ctx context.Context, method, key string, call func(context.Context) (any, error), t *tries) (any, error) {
 	var last error // the upstream failure being retried
+	query := CooldownQueryPrefix + key
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, qcc.CanceledError(method, err, g.now())
@@ -634,7 +657,7 @@ func (g *Guard) attempt(ctx context.Context, method, key string, call func(conte
 		// Checked before waiting for a slot, so that a refused call is
 		// refused at once, and again after it, as a cooldown or the
 		// budget may have run out meanwhile.
-		if refusal := g.limits.check(ctx, method, key, g.now()); refusal != nil {
+		if refusal := g.limits.check(ctx, method, query, g.now()); refusal != nil {
 			return nil, g.refuse(last, refusal)
 		}
 		if err := g.waitForSlot(ctx, method); err != nil {
@@ -644,7 +667,7 @@ func (g *Guard) attempt(ctx context.Context, method, key string, call func(conte
 			return nil, g.refuse(last, err)
 		}
 		now := g.now()
-		if refusal := g.limits.check(ctx, method, key, now); refusal != nil {
+		if refusal := g.limits.check(ctx, method, query, now); refusal != nil {
 			return nil, g.refuse(last, refusal)
 		}
 		reserved, refusal := g.limits.reserve(ctx, method, now)

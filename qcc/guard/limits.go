@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/qcc-mcp/qcc-mcp/qcc"
@@ -71,16 +72,16 @@ func cooldownName(p qcc.Pause, key string) string {
 	}
 }
 
-// check returns the local refusal for a call of method with cache key key
-// at now, or nil when it may go upstream as far as cooldowns and the budget
-// are concerned. It reserves nothing.
+// check returns the local refusal for a call of method whose query
+// cooldown is named query (CooldownQueryPrefix + its cache key) at now, or
+// nil when it may go upstream as far as cooldowns and the budget are
+// concerned. It reserves nothing.
 //
 // The cooldowns this process met itself count whether or not the store
 // answers: one met during an outage (whose sharing failed), or one the
 // store lost (a Redis restarted empty), is still repeated here, and is
 // written back to a store that answers without it.
-func (l *limits) check(ctx context.Context, method, key string, now time.Time) *qcc.Error {
-	query := CooldownQueryPrefix + key
+func (l *limits) check(ctx context.Context, method, query string, now time.Time) *qcc.Error {
 	names := []string{CooldownQuota, CooldownCredential, query}
 	found, err := l.state.Cooldowns(ctx, names, now)
 	if err != nil {
@@ -378,7 +379,29 @@ func (l *limits) observe(ctx context.Context, key string, err error, now time.Ti
 	return kind, c
 }
 
-func beijingDay(t time.Time) string { return t.In(qcc.Beijing).Format(beijingDayLayout) }
+func beijingDay(t time.Time) string {
+	// The day's name is kept, as every call asks for it: Beijing has
+	// no daylight saving time, so a day is a run of 86400 Unix seconds.
+	n := t.Unix() + 8*60*60
+	day := n / 86400
+	if n%86400 < 0 {
+		day-- // floor, for times before 1970
+	}
+	if d := lastDay.Load(); d != nil && d.n == day {
+		return d.name
+	}
+	name := t.In(qcc.Beijing).Format(beijingDayLayout)
+	lastDay.Store(&dayName{n: day, name: name})
+	return name
+}
+
+// dayName is a Beijing day's number since 1970-01-01 and its name.
+type dayName struct {
+	n    int64
+	name string
+}
+
+var lastDay atomic.Pointer[dayName]
 
 func beijingTime(t time.Time) string { return t.In(qcc.Beijing).Format(localTimeLayout) }
 

@@ -522,3 +522,21 @@ func TestSharedStateHoldsTheBudgetAcrossGuards(t *testing.T) {
 	wantLocal(t, err, 109, qcc.KindQuotaExhausted, "00:00 Beijing")
 	b.wantCalls(0)
 }
+
+// TestBeijingDayKept checks the kept day names against formatting, around
+// Beijing midnights and before 1970.
+func TestBeijingDayKept(t *testing.T) {
+	for _, base := range []time.Time{
+		time.Date(2024, 2, 28, 0, 0, 0, 0, qcc.Beijing), time.Date(1969, 12, 31, 0, 0, 0, 0, qcc.Beijing),
+		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 31, 23, 0, 0, 0, time.UTC),
+	} {
+		for _, d := range []time.Duration{-time.Second, 0, time.Second, time.Hour, 16 * time.Hour, 24*time.Hour - time.Second, 24 * time.Hour, 48 * time.Hour} {
+			now := base.Add(d)
+			for range 2 { // once made, once kept
+				if got, want := beijingDay(now), now.In(qcc.Beijing).Format(beijingDayLayout); got != want {
+					t.Fatalf("beijingDay(%v) = %s, want %s", now, got, want)
+				}
+			}
+		}
+	}
+}
