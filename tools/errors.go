@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -142,25 +143,34 @@ func retryLine(e *qcc.Error, now time.Time) string {
 	}
 }
 
-func beijingTime(t time.Time) string {
-	return t.In(qcc.Beijing).Format("2006-01-02 15:04 MST") + " (" + t.UTC().Format(time.RFC3339) + ")"
+func beijingTime(t time.Time) string { return string(appendBeijingTime(nil, t)) }
+
+// appendBeijingTime appends t as Beijing time and RFC 3339 UTC.
+func appendBeijingTime(dst []byte, t time.Time) []byte {
+	dst = append(t.In(qcc.Beijing).AppendFormat(dst, "2006-01-02 15:04 MST"), " ("...)
+	return append(t.UTC().AppendFormat(dst, time.RFC3339), ')')
 }
 
-func roundDuration(d time.Duration) string {
+func roundDuration(d time.Duration) string { return string(appendDuration(nil, d)) }
+
+// appendDuration appends d to the minute: "less than a minute", "5 min",
+// "2 h", "2 h 5 min".
+func appendDuration(dst []byte, d time.Duration) []byte {
 	if d < 0 {
 		d = 0
 	}
 	d = d.Round(time.Minute)
 	if d < time.Minute {
-		return "less than a minute"
+		return append(dst, "less than a minute"...)
 	}
 	h, m := int(d.Hours()), int(d.Minutes())%60
 	switch {
 	case h == 0:
-		return fmt.Sprintf("%d min", m)
+		return append(strconv.AppendInt(dst, int64(m), 10), " min"...)
 	case m == 0:
-		return fmt.Sprintf("%d h", h)
+		return append(strconv.AppendInt(dst, int64(h), 10), " h"...)
 	default:
-		return fmt.Sprintf("%d h %d min", h, m)
+		dst = append(strconv.AppendInt(dst, int64(h), 10), " h "...)
+		return append(strconv.AppendInt(dst, int64(m), 10), " min"...)
 	}
 }

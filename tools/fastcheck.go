@@ -162,11 +162,21 @@ func (fc *fastCheck) accepts(args map[string]any) bool {
 	}
 	for k, v := range args {
 		p, ok := fc.props[k]
-		if !ok || !p.accepts(v) {
+		if !ok || !p.accepts(topInteger(p, v)) {
 			return false
 		}
 	}
 	return true
+}
+
+// topInteger is v as integralNumbers leaves a top-level argument of the
+// integer property p: a whole float64 within float64's exact range as
+// int64 (callArguments passes mcp-go's decoding on without converting).
+func topInteger(p *fastProp, v any) any {
+	if f, ok := v.(float64); ok && p.Type == "integer" && f == math.Trunc(f) && math.Abs(f) <= 1<<53 {
+		return int64(f)
+	}
+	return v
 }
 
 func (p *fastProp) accepts(v any) bool {

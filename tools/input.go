@@ -64,17 +64,24 @@ func cacheLine(s Source, now time.Time) string {
 	if s.Cache != "hit" {
 		return ""
 	}
-	at, err := time.Parse(time.RFC3339, s.FetchedAt)
-	if err != nil {
-		return "Answered from this server's cache; no QCC call was made.\n"
-	}
-	return fmt.Sprintf("Answered from this server's cache, fetched %s ago (%s); no QCC call was made. Set max_age_seconds to ask QCC again (billed).\n",
-		roundAge(now.Sub(at)), beijingTime(at))
+	return string(appendCacheLine(nil, s, now))
 }
 
-func roundAge(d time.Duration) string {
-	if d < time.Minute {
-		return "less than a minute"
+// appendCacheLine appends cacheLine(s, now) to dst.
+func appendCacheLine(dst []byte, s Source, now time.Time) []byte {
+	if s.Cache != "hit" {
+		return dst
 	}
-	return roundDuration(d)
+	at, err := time.Parse(time.RFC3339, s.FetchedAt)
+	if err != nil {
+		return append(dst, "Answered from this server's cache; no QCC call was made.\n"...)
+	}
+	dst = append(dst, "Answered from this server's cache, fetched "...)
+	if d := now.Sub(at); d < time.Minute {
+		dst = append(dst, "less than a minute"...)
+	} else {
+		dst = appendDuration(dst, d)
+	}
+	dst = appendBeijingTime(append(dst, " ago ("...), at)
+	return append(dst, "); no QCC call was made. Set max_age_seconds to ask QCC again (billed).\n"...)
 }

@@ -51,18 +51,19 @@ type progress struct {
 type progressKey struct{}
 
 // withProgress gives ctx a reporter when the request carries a
-// progressToken and a server to send with.
-func withProgress(ctx context.Context, req mcp.CallToolRequest) context.Context {
+// progressToken and a server to send with, and returns the reporter (nil
+// without one), as progressOf of the context would.
+func withProgress(ctx context.Context, req mcp.CallToolRequest) (context.Context, *progress) {
 	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
-		return ctx
+		return ctx, nil
 	}
 	srv := server.ServerFromContext(ctx)
 	if srv == nil {
-		return ctx
+		return ctx, nil
 	}
 	p := &progress{ctx: ctx, srv: srv, token: req.Params.Meta.ProgressToken}
 	ctx = context.WithValue(ctx, progressKey{}, p)
-	return guard.WithWaitHook(ctx, p.wait)
+	return guard.WithWaitHook(ctx, p.wait), p
 }
 
 func progressOf(ctx context.Context) *progress {

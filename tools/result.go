@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"strings"
@@ -160,9 +161,57 @@ func cell(s string, max int) string {
 	return truncate(s, max)
 }
 
-// appendCell appends cell(s, max) to dst.
+// appendCell appends cell(s, max) to dst, without making the cell a
+// string of its own.
 func appendCell(dst []byte, s string, max int) []byte {
-	return append(dst, cell(s, max)...)
+	return finishCell(append(dst, s...), len(dst), max)
+}
+
+// appendCell2 appends cell(a+sep+b, max) to dst, without the sum.
+func appendCell2(dst []byte, a, sep, b string, max int) []byte {
+	start := len(dst)
+	return finishCell(append(append(append(dst, a...), sep...), b...), start, max)
+}
+
+// finishCell turns dst[start:], a value, into cell of it in place:
+// trimmed, escaped as cellEscaper does (byte for byte), "-" for nothing.
+// A value to cut, rare, is cut by cell itself.
+func finishCell(dst []byte, start, max int) []byte {
+	p := bytes.TrimSpace(dst[start:])
+	if len(p) == 0 {
+		return append(dst[:start], '-')
+	}
+	if max > 0 && len(p) > max && moreRunes(p, max) {
+		return append(dst[:start], cell(string(p), max)...)
+	}
+	dst = dst[:start+copy(dst[start:], p)]
+	for i, c := range dst[start:] {
+		switch c {
+		case '|':
+			dst[start+i] = '/'
+		case '\n', '\r':
+			dst[start+i] = ' '
+		}
+	}
+	return dst
+}
+
+// moreRunes reports whether p has more than max runes as
+// utf8.RuneCount counts them (a byte that is no UTF-8 is one), without
+// the copy RuneCount makes of non-ASCII text.
+func moreRunes(p []byte, max int) bool {
+	for n := 0; len(p) > 0; n++ {
+		if n == max {
+			return true
+		}
+		if p[0] < utf8.RuneSelf {
+			p = p[1:]
+			continue
+		}
+		_, w := utf8.DecodeRune(p)
+		p = p[w:]
+	}
+	return false
 }
 
 // truncate cuts s to at most max runes, marking the cut.
@@ -191,67 +240,97 @@ const textReserve = 320
 
 // textBudget builds a text block that stays within a byte limit: head
 // lines always, rows while they fit, and a footer reserved in advance so
-// the next step survives any cut.
+// the next step survives any cut. The text is built in a strings.Builder
+// sized up front to what it is expected to need (capped at the limit), so
+// that it takes one allocation and String does not copy it again.
 type textBudget struct {
-	b      []byte
-	limit  int
-	footer string
+	sb    strings.Builder
+	limit int
+	// footer is added at the end (foot); footLen bytes are kept for it.
+	footer  string
+	footLen int
 }
 
-// textStart is the room a text block starts with: most fit, so the block
-// is built without growing.
+// textStart is the room a text block whose size is not estimated starts
+// with: most fit, so the block is built without growing.
 const textStart = 2 << 10
 
 func newTextBudget(limit int) *textBudget {
+	t := &textBudget{}
+	t.start(limit, textStart)
+	return t
+}
+
+// start sets the limit (0: the default) and makes room for size bytes,
+// at most the limit: a text that fits is never longer.
+func (t *textBudget) start(limit, size int) {
 	if limit <= 0 {
 		limit = DefaultMaxTextBytes
 	}
-	return &textBudget{limit: limit, b: make([]byte, 0, min(limit, textStart))}
+	t.limit = limit
+	t.sb.Grow(min(limit, size))
 }
 
-func (t *textBudget) head(s string) { t.b = append(t.b, s...) }
+func (t *textBudget) head(s string) { t.sb.WriteString(s) }
 
-func (t *textBudget) foot(s string) { t.footer = s }
+// headBytes is head for a line built in a reused buffer.
+func (t *textBudget) headBytes(p []byte) { t.sb.Write(p) }
+
+// foot reserves the footer s, which String adds.
+func (t *textBudget) foot(s string) { t.footer, t.footLen = s, len(s) }
+
+// reserve keeps n bytes for a footer that finish adds.
+func (t *textBudget) reserve(n int) { t.footLen = n }
 
 // row adds s if it fits with the footer and the reserve; false means the
 // text is full.
 func (t *textBudget) row(s string) bool {
-	if len(t.b)+len(s)+len(t.footer)+textReserve > t.limit {
+	if t.sb.Len()+len(s)+t.footLen+textReserve > t.limit {
 		return false
 	}
-	t.b = append(t.b, s...)
+	t.sb.WriteString(s)
 	return true
 }
 
 // rowBytes is row for a row built in a reused buffer.
 func (t *textBudget) rowBytes(p []byte) bool {
-	if len(t.b)+len(p)+len(t.footer)+textReserve > t.limit {
+	if t.sb.Len()+len(p)+t.footLen+textReserve > t.limit {
 		return false
 	}
-	t.b = append(t.b, p...)
+	t.sb.Write(p)
 	return true
 }
 
-// String returns the text, cut at a character boundary if the head lines
-// alone overran the limit.
+// String returns the text with the footer set by foot, cut at a character
+// boundary if the head lines alone overran the limit. Call it once.
 func (t *textBudget) String() string {
-	n := len(t.b)
-	if t.footer != "" {
-		n += 1 + len(t.footer)
+	if t.footer != "" && t.sb.Len()+1+len(t.footer) <= t.limit {
+		t.sb.WriteByte('\n')
+		t.sb.WriteString(t.footer)
+		return t.sb.String()
 	}
-	if n <= t.limit {
-		var sb strings.Builder
-		sb.Grow(n)
-		sb.Write(t.b)
-		if t.footer != "" {
-			sb.WriteByte('\n')
-			sb.WriteString(t.footer)
-		}
-		return sb.String()
+	return t.over(t.footer)
+}
+
+// finish is String for a footer reserved with reserve, passed here (a
+// footer in its caller's buffer stays there). Call it once.
+func (t *textBudget) finish(foot []byte) string {
+	if len(foot) > 0 && t.sb.Len()+1+len(foot) <= t.limit {
+		t.sb.WriteByte('\n')
+		t.sb.Write(foot)
+		return t.sb.String()
 	}
-	s := string(t.b)
-	if t.footer != "" {
-		s += "\n" + t.footer
+	return t.over(string(foot))
+}
+
+// over ends the text with footer when they may not fit.
+func (t *textBudget) over(footer string) string {
+	s := t.sb.String()
+	if footer != "" {
+		s += "\n" + footer
+	}
+	if len(s) <= t.limit {
+		return s
 	}
 	cut := t.limit - len("…\n")
 	for cut > 0 && !utf8.RuneStart(s[cut]) {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/invopop/jsonschema"
+	"github.com/mark3labs/mcp-go/mcp"
 )
 
 // reflectSchema turns a params or result struct into the plain object
@@ -196,6 +197,9 @@ func setScalar(fv reflect.Value, k reflect.Kind, a any) bool {
 		}
 		return ok
 	case reflect.Int:
+		if f, isFloat := a.(float64); isFloat && f == math.Trunc(f) && math.Abs(f) <= 1<<53 {
+			a = int64(f) // as integralNumbers would have it
+		}
 		n, ok := a.(int64)
 		if !ok || fv.OverflowInt(n) {
 			return false
@@ -276,6 +280,85 @@ func dedupe(s []string) []string {
 func bind(raw json.RawMessage, dst any) error {
 	return json.Unmarshal(raw, dst)
 }
+
+// callArguments is the arguments of req as the handler checks and binds
+// them: integralNumbers of what the transport received. mcp-go has already
+// decoded the received JSON into req.Params.Arguments, with float64
+// numbers; when every number in it is a plain integer of at most 15
+// digits (a page, a size, a count), that decoding is the same as the
+// precise one with json.Number (both are the same int64 to the check and
+// the bind, and encode again to the same text), so it is used as it is
+// instead of decoding the JSON a second time. Fractions, exponents and longer
+// integers, whose spelling the checks and words depend on, take the
+// precise decoding.
+func callArguments(req mcp.CallToolRequest) any {
+	if raw := req.Params.RawArguments; len(raw) > 0 {
+		if m, ok := req.Params.Arguments.(map[string]any); ok && m != nil && plainNumbers(raw) {
+			// Not even integralNumbers: the check and the bind take a
+			// whole float64 for the integer it is (topInteger,
+			// setScalar), and it encodes as the integer does.
+			return m
+		}
+	}
+	return integralNumbers(req.GetRawArguments())
+}
+
+// plainNumbers reports whether raw, JSON text, is an object whose every
+// number (at any depth) is an integer of at most 15 digits with no
+// fraction or exponent, which a float64 holds exactly and encodes as it
+// is spelt.
+func plainNumbers(raw []byte) bool {
+	i := 0
+	for i < len(raw) && isJSONSpace(raw[i]) {
+		i++
+	}
+	if i == len(raw) || raw[i] != '{' {
+		return false
+	}
+	for i < len(raw) {
+		c := raw[i]
+		switch {
+		case c == '"':
+			// Skip the string: up to the quote that no backslash escapes.
+			i++
+			for {
+				j := bytes.IndexAny(raw[i:], `"\`)
+				if j < 0 {
+					return false
+				}
+				i += j
+				if raw[i] == '"' {
+					i++
+					break
+				}
+				i += 2
+				if i > len(raw) {
+					return false
+				}
+			}
+		case c == '-' || c >= '0' && c <= '9':
+			if c == '-' {
+				i++
+			}
+			start := i
+			for i < len(raw) && raw[i] >= '0' && raw[i] <= '9' {
+				i++
+			}
+			n := i - start
+			if n == 0 || n > 15 || (n > 1 && raw[start] == '0') || (c == '-' && raw[start] == '0') {
+				return false
+			}
+			if i < len(raw) && (raw[i] == '.' || raw[i] == 'e' || raw[i] == 'E') {
+				return false
+			}
+		default:
+			i++
+		}
+	}
+	return true
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // integralNumbers turns every whole number among the top-level arguments
 // into an integer: JSON Schema counts 2.0 as the integer 2, and so must

@@ -92,13 +92,15 @@ func runSearch(ctx context.Context, b guard.Upstream, o Options, p SearchParams)
 		return errorResult(ctx, err, o.Now()), nil
 	}
 	ctx = withMaxAge(ctx, p.MaxAge)
+	rec, prog := record(ctx), progressOf(ctx)
 	query := qcc.SearchParams{SearchKey: company, CertCategory: strings.TrimSpace(p.CertCategory), PageSize: p.PageSize, Fuzzy: !exact}
 
+	var stateBuf [4]guard.CacheState // the cache state of each page; most answers are one page
 	var (
 		items     []qcc.Certification
 		total     int
 		pages     int
-		states    []guard.CacheState
+		states    = stateBuf[:0]
 		fetchedAt time.Time
 		order     string
 		lastCut   bool
@@ -119,7 +121,7 @@ func runSearch(ctx context.Context, b guard.Upstream, o Options, p SearchParams)
 		}
 		pages++
 		states = append(states, res.Cache)
-		record(ctx).qccStatus = res.Status
+		rec.qccStatus = res.Status
 		if fetchedAt.IsZero() || res.FetchedAt.Before(fetchedAt) {
 			fetchedAt = res.FetchedAt // the oldest page says how fresh the whole is
 		}
@@ -136,8 +138,10 @@ func runSearch(ctx context.Context, b guard.Upstream, o Options, p SearchParams)
 			items = append(items, res.Items...)
 		}
 		lastFull = len(res.Items) == p.PageSize
-		progressOf(ctx).step(pages, plannedPages(total, want, p.Page, p.PageSize, pages),
-			pageMessage(pages, plannedPages(total, want, p.Page, p.PageSize, pages), len(items), total))
+		if prog != nil {
+			planned := plannedPages(total, want, p.Page, p.PageSize, pages)
+			prog.step(pages, planned, pageMessage(pages, planned, len(items), total))
+		}
 		// Without a total from QCC (no Paging block), only a short page
 		// says the list has ended.
 		if len(items) >= want || !lastFull || (total > 0 && page*p.PageSize >= total) {
@@ -196,7 +200,6 @@ func runSearch(ctx context.Context, b guard.Upstream, o Options, p SearchParams)
 			Status: status, DaysUntilExpiry: until,
 		})
 	}
-	rec := record(ctx)
 	if len(items) == 0 && stopErr == nil {
 		rec.outcome = "no_result"
 	}
@@ -257,25 +260,46 @@ type searchTextInput struct {
 }
 
 // searchText is the text block: a short table and the next step, within
-// the text budget.
+// the text budget. Its lines are appended piece by piece to one buffer,
+// not formatted with fmt (%q is strconv.Quote, %d strconv.Itoa), and the
+// text is sized up front from the result (searchTextSize).
 func searchText(r SearchResult, in searchTextInput) string {
-	t := newTextBudget(in.limit)
+	var scratch [512]byte // each line and row in turn
+	var t textBudget
+	var cacheBuf [256]byte
+	var cache []byte
+	if in.fetched > 0 || (r.IncompleteReason == "" && r.Page <= 1) {
+		cache = appendCacheLine(cacheBuf[:0], r.Source, in.now)
+	}
+	var footBuf [320]byte
+	var foot []byte
+	if in.fetched > 0 {
+		foot = searchFooter(footBuf[:0], r, in)
+	}
+	t.start(in.limit, searchTextSize(r, in, len(cache), len(foot)))
 	if in.demo {
 		t.head(demoBanner)
 	}
 	if in.fetched == 0 {
 		if r.IncompleteReason != "" {
-			t.head(fmt.Sprintf("Fetching stopped on an error before any certificate: %s\n", r.IncompleteReason))
+			t.head("Fetching stopped on an error before any certificate: ")
+			t.head(r.IncompleteReason)
+			t.head("\n")
 			return t.String()
 		}
 		if r.Page > 1 {
-			t.head(fmt.Sprintf("No certificates on page %d for %q; if earlier pages had some, this page is past the end (call again with page=1).\n", r.Page, r.Company))
+			b := append(scratch[:0], "No certificates on page "...)
+			b = strconv.AppendInt(b, int64(r.Page), 10)
+			b = strconv.AppendQuote(append(b, " for "...), r.Company)
+			t.headBytes(append(b, "; if earlier pages had some, this page is past the end (call again with page=1).\n"...))
 			return t.String()
 		}
-		t.head(fmt.Sprintf("No certificates found for %q (QCC answered: no result).\n", r.Company))
-		t.head(cacheLine(r.Source, in.now))
+		b := strconv.AppendQuote(append(scratch[:0], "No certificates found for "...), r.Company)
+		t.headBytes(append(b, " (QCC answered: no result).\n"...))
+		t.headBytes(cache)
 		if in.category != "" {
-			t.head(fmt.Sprintf("Next: the category cert_category=%q is the likely cause; call again without cert_category to list every category, or with another category code.\n", in.category))
+			b := strconv.AppendQuote(append(scratch[:0], "Next: the category cert_category="...), in.category)
+			t.headBytes(append(b, " is the likely cause; call again without cert_category to list every category, or with another category code.\n"...))
 		} else if in.exact {
 			t.head("Next: if this is not the company's full registered name, call again with exact=false for a keyword match.\n")
 		} else {
@@ -284,53 +308,118 @@ func searchText(r SearchResult, in searchTextInput) string {
 		return t.String()
 	}
 	first := (r.Page-1)*r.PageSize + 1
-	t.head(fmt.Sprintf("%d certificate(s) for %q; fetched %d-%d in %d QCC page(s) of %d.\n",
-		r.Total, r.Company, first, first+in.fetched-1, r.Source.Pages, r.PageSize))
-	t.head(cacheLine(r.Source, in.now))
+	b := strconv.AppendInt(scratch[:0], int64(r.Total), 10)
+	b = strconv.AppendQuote(append(b, " certificate(s) for "...), r.Company)
+	b = strconv.AppendInt(append(b, "; fetched "...), int64(first), 10)
+	b = strconv.AppendInt(append(b, '-'), int64(first+in.fetched-1), 10)
+	b = strconv.AppendInt(append(b, " in "...), int64(r.Source.Pages), 10)
+	b = strconv.AppendInt(append(b, " QCC page(s) of "...), int64(r.PageSize), 10)
+	t.headBytes(append(b, ".\n"...))
+	t.headBytes(cache)
 	if !in.exact {
-		t.head(fmt.Sprintf("Keyword match (exact=false): these certificates may belong to several companies whose names contain %q; call get_certification_detail with an id to see that certificate's holder, or search again with the full registered name and exact=true.\n", r.Company))
+		b := strconv.AppendQuote(append(scratch[:0], "Keyword match (exact=false): these certificates may belong to several companies whose names contain "...), r.Company)
+		t.headBytes(append(b, "; call get_certification_detail with an id to see that certificate's holder, or search again with the full registered name and exact=true.\n"...))
 	}
 	if in.status != "" {
-		t.head(fmt.Sprintf("Local filter status=%s: %d shown, %d left out.\n", in.status, len(r.Certifications), r.FilteredOut))
+		b := append(append(scratch[:0], "Local filter status="...), in.status...)
+		b = strconv.AppendInt(append(b, ": "...), int64(len(r.Certifications)), 10)
+		b = strconv.AppendInt(append(b, " shown, "...), int64(r.FilteredOut), 10)
+		t.headBytes(append(b, " left out.\n"...))
 	}
 	if r.IncompleteReason != "" {
-		t.head(fmt.Sprintf("Incomplete: fetching more pages stopped on an error: %s\n", r.IncompleteReason))
+		t.head("Incomplete: fetching more pages stopped on an error: ")
+		t.head(r.IncompleteReason)
+		t.head("\n")
 	}
 
 	// The footer is reserved first so that it survives any cut.
-	var foot strings.Builder
-	if r.HasMore {
-		left := r.Total - (r.Page-1)*r.PageSize - in.fetched
-		fmt.Fprintf(&foot, "Next: %d more certificate(s) in about %d more page(s): call again with page=%d (page_size=%d), or set max_results to fetch more at once.\n",
-			left, (left+r.PageSize-1)/r.PageSize, in.next, r.PageSize)
-	}
-	foot.WriteString("Use get_certification_detail with an id for holder, scope, standard and issuer.\n")
-	t.foot(foot.String())
+	t.reserve(len(foot))
 
 	if len(r.Certifications) > 0 {
-		t.head("\n| # | certificate | number | valid from | valid until | status | id |\n|---|---|---|---|---|---|---|\n")
+		t.head(searchTableHead)
 	}
-	var row []byte // one buffer for every row
 	for i, c := range r.Certifications {
-		what := c.TypeDescription
-		if c.Name != "" {
-			what += ": " + c.Name
-		}
-		row = append(row[:0], "| "...)
+		row := append(scratch[:0], "| "...)
 		row = strconv.AppendInt(row, int64(i+1), 10)
-		row = append(appendCell(append(row, " | "...), what, 60), " | "...)
-		row = append(appendCell(row, c.Number, 40), " | "...)
+		row = append(row, " | "...)
+		if c.Name != "" {
+			row = appendCell2(row, c.TypeDescription, ": ", c.Name, 60)
+		} else {
+			row = appendCell(row, c.TypeDescription, 60)
+		}
+		row = append(appendCell(append(row, " | "...), c.Number, 40), " | "...)
 		row = append(append(row, deref(c.StartDate)...), " | "...)
 		row = append(append(row, deref(c.EndDate)...), " | "...)
 		row = append(appendValidity(row, c.DaysUntilExpiry), " | "...)
 		row = append(appendCell(row, c.ID, 64), " |\n"...)
 		if !t.rowBytes(row) {
-			t.head(fmt.Sprintf("… %d more not shown to keep this text short; all %d are in structuredContent.certifications, or call again with a smaller max_results or a status filter.\n",
-				len(r.Certifications)-i, len(r.Certifications)))
+			b := strconv.AppendInt(append(scratch[:0], "… "...), int64(len(r.Certifications)-i), 10)
+			b = strconv.AppendInt(append(b, " more not shown to keep this text short; all "...), int64(len(r.Certifications)), 10)
+			t.headBytes(append(b, " are in structuredContent.certifications, or call again with a smaller max_results or a status filter.\n"...))
 			break
 		}
 	}
-	return t.String()
+	return t.finish(foot)
+}
+
+const searchTableHead = "\n| # | certificate | number | valid from | valid until | status | id |\n|---|---|---|---|---|---|---|\n"
+
+// searchDetailHint ends the footer of every list.
+const searchDetailHint = "Use get_certification_detail with an id for holder, scope, standard and issuer.\n"
+
+// searchFooter appends the footer of a list to dst: the next page, if
+// any, and the detail call.
+func searchFooter(dst []byte, r SearchResult, in searchTextInput) []byte {
+	if r.HasMore {
+		left := r.Total - (r.Page-1)*r.PageSize - in.fetched
+		dst = strconv.AppendInt(append(dst, "Next: "...), int64(left), 10)
+		dst = strconv.AppendInt(append(dst, " more certificate(s) in about "...), int64((left+r.PageSize-1)/r.PageSize), 10)
+		dst = strconv.AppendInt(append(dst, " more page(s): call again with page="...), int64(in.next), 10)
+		dst = strconv.AppendInt(append(dst, " (page_size="...), int64(r.PageSize), 10)
+		dst = append(dst, "), or set max_results to fetch more at once.\n"...)
+	}
+	return append(dst, searchDetailHint...)
+}
+
+// searchTextSize is about what searchText writes, for the room it starts
+// with: the fixed words of the lines, the company as quoted, and each row
+// from the lengths of its cells, a little over rather than under. A text
+// that needs more grows; one that needs less wastes the difference.
+func searchTextSize(r SearchResult, in searchTextInput, cache, foot int) int {
+	company := len(r.Company) + 2 // quoted
+	n := cache + 1 + foot + len(r.IncompleteReason) + len(in.category)
+	if in.demo {
+		n += len(demoBanner)
+	}
+	if in.fetched == 0 {
+		return n + company + 160
+	}
+	n += company + 80
+	if !in.exact {
+		n += company + 240
+	}
+	if in.status != "" {
+		n += 60
+	}
+	if r.IncompleteReason != "" {
+		n += 60
+	}
+	if len(r.Certifications) > 0 {
+		n += len(searchTableHead)
+	}
+	limit := in.limit
+	if limit <= 0 {
+		limit = DefaultMaxTextBytes
+	}
+	for _, c := range r.Certifications {
+		if n >= limit {
+			break
+		}
+		// "| 12 | ", ": " and the other separators, two dates and the
+		// validity.
+		n += 72 + len(c.TypeDescription) + len(c.Name) + len(c.Number) + len(c.ID)
+	}
+	return n
 }
 
 func deref(s *string) string {

@@ -140,12 +140,12 @@ func NewServer(b guard.Upstream, o Options) *server.MCPServer {
 	}
 	opts = append(opts, server.WithMethodCacheHints(mcp.MethodResourcesRead, 0, mcp.CacheScopePrivate))
 	opts = append(append(opts,
-		// The first middleware added is the outermost: logging (and the
-		// observer) must see every call end, panics included, so recovery
-		// sits inside it and turns a panic into a result first.
-		server.WithToolHandlerMiddleware(logCalls(o.Logger, o.Observer)),
-		server.WithToolHandlerMiddleware(recoverPanics(o.Logger)),
-		server.WithToolHandlerMiddleware(limitConcurrency(o.MaxConcurrentCalls)),
+		// Logging (and the observer) must see every call end, panics
+		// included, so recovery sits inside it and turns a panic into a
+		// result first; the concurrency cap is innermost.
+		// The three are one middleware (serveCalls): mcp-go wraps each
+		// call's handler anew in every middleware, a closure each.
+		server.WithToolHandlerMiddleware(serveCalls(o.Logger, o.Observer, o.MaxConcurrentCalls)),
 		server.WithInstructions(instructionsFor(o.Demo)),
 	), o.ServerOptions...)
 	s := server.NewMCPServer(o.Name, o.Version, opts...)
@@ -203,13 +203,13 @@ func newTool[P any](name, title, description string, output any, o Options, run 
 	t.Annotations = readOnly(title)
 	t.RawOutputSchema = out
 	handler := func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		args := integralNumbers(req.GetRawArguments())
+		args := callArguments(req)
 		var p P
 		if err := in.decode(args, &p); err != nil {
 			return errorResult(ctx, err, o.Now()), nil
 		}
-		ctx = withProgress(ctx, req)
-		defer progressOf(ctx).finish()
+		ctx, prog := withProgress(ctx, req)
+		defer prog.finish()
 		return run(ctx, p)
 	}
 	return Tool{Tool: t, Handler: handler, input: in, Output: out}
@@ -230,56 +230,89 @@ func record(ctx context.Context) *callRecord {
 	return &callRecord{}
 }
 
+// serveCalls is the middleware of every tool call: logCalls, then
+// recoverPanics, then limitConcurrency, outermost first, in one closure
+// per call instead of one per stage.
+func serveCalls(log *slog.Logger, obs Observer, limit int) server.ToolHandlerMiddleware {
+	// mcp-go builds the middleware chain anew for every call, so the
+	// slots must be made here, once, not in the function it returns.
+	c := &callChain{log: log, obs: obs, limit: limit, slots: make(chan struct{}, max(limit, 0))}
+	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return c.logCalls(next, ctx, req)
+		}
+	}
+}
+
+// callChain holds what the stages of serveCalls need.
+type callChain struct {
+	log   *slog.Logger
+	obs   Observer
+	limit int
+	slots chan struct{}
+}
+
+// recordCtx is a call's context with its callRecord, both in one
+// allocation: record(ctx) finds the record as it finds a context value.
+type recordCtx struct {
+	context.Context
+	rec callRecord
+}
+
+func (c *recordCtx) Value(key any) any {
+	if key == (callRecordKey{}) {
+		return &c.rec
+	}
+	return c.Context.Value(key)
+}
+
 // logCalls writes one line per tool call: tool, outcome, QCC status,
 // duration and the caller, when the transport authenticated one. It also
 // names the caller to the guard, for the per-caller cap. Arguments are logged by name only where they cannot hold
 // secrets; the company searched is not a secret but is left to debug level.
-func logCalls(log *slog.Logger, obs Observer) server.ToolHandlerMiddleware {
-	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
-		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			rec := &callRecord{outcome: "ok"}
-			ctx = context.WithValue(ctx, callRecordKey{}, rec)
-			ctx = withCaller(ctx)
-			caller, known := identity.FromContext(ctx)
-			if known {
-				if co, ok := obs.(CallerObserver); ok {
-					co.CallFrom(caller.Label())
-				}
-			}
-			start := time.Now()
-			if obs != nil {
-				obs.CallStarted(req.Params.Name)
-			}
-			res, err := next(ctx, req)
-			if res == nil && err != nil {
-				rec.outcome = "internal"
-			}
-			if obs != nil {
-				obs.CallFinished(req.Params.Name, rec.outcome, rec.qccStatus, time.Since(start))
-			}
-			level := slog.LevelInfo
-			if res != nil && res.IsError {
-				level = slog.LevelWarn
-			}
-			if !log.Enabled(ctx, level) {
-				return res, err
-			}
-			// Attrs, not ...any: no boxing of each attribute.
-			attrs := make([]slog.Attr, 0, 5)
-			attrs = append(attrs,
-				slog.String("tool", req.Params.Name),
-				slog.String("outcome", rec.outcome),
-				slog.Duration("duration", time.Since(start)))
-			if rec.qccStatus != 0 {
-				attrs = append(attrs, slog.Int("qcc_status", rec.qccStatus))
-			}
-			if known {
-				attrs = append(attrs, slog.Any("caller", caller))
-			}
-			log.LogAttrs(ctx, level, "tool call", attrs...)
-			return res, err
+func (c *callChain) logCalls(next server.ToolHandlerFunc, ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	log, obs := c.log, c.obs
+	rc := &recordCtx{Context: ctx, rec: callRecord{outcome: "ok"}}
+	rec := &rc.rec
+	ctx = withCaller(rc)
+	caller, known := identity.FromContext(ctx)
+	if known {
+		if co, ok := obs.(CallerObserver); ok {
+			co.CallFrom(caller.Label())
 		}
 	}
+	start := time.Now()
+	if obs != nil {
+		obs.CallStarted(req.Params.Name)
+	}
+	res, err := c.recoverPanics(next, ctx, req)
+	if res == nil && err != nil {
+		rec.outcome = "internal"
+	}
+	if obs != nil {
+		obs.CallFinished(req.Params.Name, rec.outcome, rec.qccStatus, time.Since(start))
+	}
+	level := slog.LevelInfo
+	if res != nil && res.IsError {
+		level = slog.LevelWarn
+	}
+	if !log.Enabled(ctx, level) {
+		return res, err
+	}
+	// Attrs, not ...any: no boxing of each attribute.
+	attrs := make([]slog.Attr, 0, 5)
+	attrs = append(attrs,
+		slog.String("tool", req.Params.Name),
+		slog.String("outcome", rec.outcome),
+		slog.Duration("duration", time.Since(start)))
+	if rec.qccStatus != 0 {
+		attrs = append(attrs, slog.Int("qcc_status", rec.qccStatus))
+	}
+	if known {
+		attrs = append(attrs, slog.Any("caller", caller))
+	}
+	log.LogAttrs(ctx, level, "tool call", attrs...)
+	return res, err
 }
 
 // withCaller names the authenticated caller, if any, to the guard, for the
@@ -301,50 +334,39 @@ const busyWait = 500 * time.Millisecond
 
 // limitConcurrency caps the calls running at once; a call over the cap
 // waits up to busyWait for a slot, then gets a retryable "busy" error.
-func limitConcurrency(limit int) server.ToolHandlerMiddleware {
-	// mcp-go builds the middleware chain anew for every call, so the
-	// slots must be made here, once, not in the function it returns.
-	slots := make(chan struct{}, max(limit, 0))
-	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
-		if limit <= 0 {
-			return next
-		}
-		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			select {
-			case slots <- struct{}{}:
-			default:
-				wait := time.NewTimer(busyWait)
-				defer wait.Stop()
-				select {
-				case slots <- struct{}{}:
-				case <-wait.C:
-					return errorResult(ctx, &busyError{limit}, time.Now()), nil
-				case <-ctx.Done():
-					return errorResult(ctx, &busyError{limit}, time.Now()), nil
-				}
-			}
-			defer func() { <-slots }()
-			return next(ctx, req)
+func (c *callChain) limitConcurrency(next server.ToolHandlerFunc, ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	if c.limit <= 0 {
+		return next(ctx, req)
+	}
+	select {
+	case c.slots <- struct{}{}:
+	default:
+		wait := time.NewTimer(busyWait)
+		defer wait.Stop()
+		select {
+		case c.slots <- struct{}{}:
+		case <-wait.C:
+			return errorResult(ctx, &busyError{c.limit}, time.Now()), nil
+		case <-ctx.Done():
+			return errorResult(ctx, &busyError{c.limit}, time.Now()), nil
 		}
 	}
+	defer func() { <-c.slots }()
+	return next(ctx, req)
 }
 
 // recoverPanics turns a panic in a handler into a generic isError result
 // and a log line with the stack. The panic value may hold request data, so
 // it goes to the log only, never to the client.
-func recoverPanics(log *slog.Logger) server.ToolHandlerMiddleware {
-	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
-		return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
-			defer func() {
-				if v := recover(); v != nil {
-					log.Error("tool handler panicked", slog.String("tool", req.Params.Name),
-						slog.String("panic", redactPanic(v)), slog.String("stack", string(debug.Stack())))
-					res, err = errorResult(ctx, &panicError{req.Params.Name}, time.Now()), nil
-				}
-			}()
-			return next(ctx, req)
+func (c *callChain) recoverPanics(next server.ToolHandlerFunc, ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.log.Error("tool handler panicked", slog.String("tool", req.Params.Name),
+				slog.String("panic", redactPanic(v)), slog.String("stack", string(debug.Stack())))
+			res, err = errorResult(ctx, &panicError{req.Params.Name}, time.Now()), nil
 		}
-	}
+	}()
+	return c.limitConcurrency(next, ctx, req)
 }
 
 // redactPanic renders a panic value for the log. Whatever it is, its text
