@@ -420,11 +420,17 @@ func (c *Client) get(ctx context.Context, method string, query []byte) (*exchang
 
 // readAll is io.ReadAll(r) into a buffer of the body's size when its
 // length is known (size >= 0) and below r's limit: one allocation instead
-// of a growing buffer's several.
+// of a growing buffer's several. The announced length sizes the first
+// buffer only up to firstBufferMax (QCC's answers are a few KiB): a larger
+// one, or a Content-Length that lies, grows it as bytes arrive.
+// firstBufferMax bounds the first buffer readAll sizes from an announced
+// length.
+const firstBufferMax = 256 << 10
+
 func readAll(r *io.LimitedReader, size int64) ([]byte, error) {
 	n := int64(512) // io.ReadAll's first buffer
 	if size >= 0 && size < r.N {
-		n = size + 1 // + 1: reading the end needs room for one byte more
+		n = min(size+1, firstBufferMax) // + 1: reading the end needs room for one byte more
 	}
 	b := make([]byte, 0, n)
 	for {

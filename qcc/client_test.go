@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -540,5 +542,19 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	}
 	if leaked.Load() != 0 {
 		t.Error("the signed request followed the redirect")
+	}
+}
+
+// TestReadAllDoesNotTrustAnAnnouncedLength: an upstream announcing a huge
+// Content-Length (with no body limit set) gets a first buffer of at most
+// firstBufferMax, not an allocation of the size it announced.
+func TestReadAllDoesNotTrustAnAnnouncedLength(t *testing.T) {
+	body := `{"Status":"200"}`
+	got, err := readAll(&io.LimitedReader{R: strings.NewReader(body), N: math.MaxInt64}, 1<<30)
+	if err != nil || string(got) != body {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if cap(got) > firstBufferMax {
+		t.Errorf("a %d-byte answer announced as 1 GiB got a %d-byte buffer, want at most %d", len(body), cap(got), firstBufferMax)
 	}
 }

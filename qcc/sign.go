@@ -16,7 +16,7 @@ func Sign(appKey, secretKey string, now time.Time) (timespan, token string) {
 	timespan = string(in[len(appKey):])
 	in = append(in, secretKey...)
 	sum := md5.Sum(in)
-	clear(in) // the secret key, not to linger in memory
+	clear(in) // this copy of the secret key need not linger (the Client keeps the key itself)
 	const upperHex = "0123456789ABCDEF"
 	var hex [2 * md5.Size]byte
 	for i, c := range sum {

@@ -469,10 +469,17 @@ func setReadDeadline(w http.ResponseWriter, deadline time.Time) error {
 // readAtMost is io.ReadAll(io.LimitReader(r, n)) without the
 // LimitedReader's allocation, and with a first buffer the size of the
 // body when its length is known (ReadAll starts at 512 bytes and grows).
+// The announced length is the client's word, so it sizes the first buffer
+// only up to firstBufferMax: a client announcing a megabyte and sending
+// nothing must not hold a megabyte until the read deadline.
+// firstBufferMax bounds the first buffer readAtMost sizes from an
+// announced length; a larger body grows the buffer as its bytes arrive.
+const firstBufferMax = 64 << 10
+
 func readAtMost(r io.Reader, n, length int64) ([]byte, error) {
 	size := int64(512)
 	if length >= 0 && length < n {
-		size = length + 1 // room for the read that finds the end
+		size = min(length+1, firstBufferMax) // + 1: room for the read that finds the end
 	}
 	b := make([]byte, 0, size)
 	for {

@@ -60,3 +60,16 @@ func TestLoopbackAddrIsLoopbackHostPortOfItsString(t *testing.T) {
 		}
 	}
 }
+
+// TestReadAtMostDoesNotTrustAnAnnouncedLength: a client announcing a
+// large body and sending a few bytes gets a first buffer no larger than
+// firstBufferMax, not one of the size it announced.
+func TestReadAtMostDoesNotTrustAnAnnouncedLength(t *testing.T) {
+	got, err := readAtMost(strings.NewReader("{}"), 1<<40, 1<<30)
+	if err != nil || string(got) != "{}" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if cap(got) > firstBufferMax {
+		t.Errorf("a 2-byte body announced as 1 GiB got a %d-byte buffer, want at most %d", cap(got), firstBufferMax)
+	}
+}
