@@ -296,22 +296,29 @@ func TestMemCacheBound(t *testing.T) {
 	}
 }
 
+// coalescedSearches makes n identical searches at once behind a gated
+// upstream, so that one leads and n-1 wait on it, then lets the upstream
+// answer.
+func coalescedSearches(t *testing.T, e *env, n int) ([]*qcc.SearchResult, []error) {
+	t.Helper()
+	g := e.gated()
+	results := make([]*qcc.SearchResult, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { results[i], errs[i] = e.search(company) })
+	}
+	waitWaiting(t, e.g, n-1)
+	g.Open()
+	wg.Wait()
+	return results, errs
+}
+
 func TestConcurrentIdenticalCallsShareOneRequest(t *testing.T) {
 	t.Parallel()
 	const callers = 50
 	e := newEnv(t, Config{})
-	g := e.gated()
-
-	results := make([]*qcc.SearchResult, callers)
-	errs := make([]error, callers)
-	var wg sync.WaitGroup
-	for i := range callers {
-		wg.Go(func() { results[i], errs[i] = e.search(company) })
-	}
-	waitWaiting(t, e.g, callers-1)
-	g.Open()
-	wg.Wait()
-
+	results, errs := coalescedSearches(t, e, callers)
 	e.wantCalls(1)
 	count := map[CacheState]int{}
 	for i, res := range results {
@@ -449,16 +456,7 @@ func TestInvalidArgumentsPassThrough(t *testing.T) {
 func TestCacheOffAnswersAreNotShared(t *testing.T) {
 	const callers = 3
 	e := newEnv(t, Config{CacheTTL: Off})
-	g := e.gated()
-	results := make([]*qcc.SearchResult, callers)
-	errs := make([]error, callers)
-	var wg sync.WaitGroup
-	for i := range callers {
-		wg.Go(func() { results[i], errs[i] = e.search(company) })
-	}
-	waitWaiting(t, e.g, callers-1)
-	g.Open()
-	wg.Wait()
+	results, errs := coalescedSearches(t, e, callers)
 	e.wantCalls(1)
 	seen := map[*qcc.SearchResult]bool{}
 	items := map[*qcc.Certification]bool{}
