@@ -123,28 +123,38 @@ var credentialParams = []string{"access_token", "token", "auth", "authorization"
 // runs, so that the token travels no further.
 func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Query keys are case-sensitive to a server but not to whoever
-		// pastes a token into one: ?Token= is refused like ?token=.
-		if r.URL.RawQuery != "" { // no keys otherwise: spare the parse
-			for key := range r.URL.Query() {
-				if slices.Contains(credentialParams, strings.ToLower(key)) {
-					plain(w, http.StatusBadRequest, "credentials are not accepted in URLs: send Authorization: Bearer <token>")
-					return
-				}
+		if r, ok := a.Admit(w, r); ok {
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// Admit is Middleware as a check, for a front that runs its checks in
+// sequence rather than nested: it answers a refused request itself and
+// reports false, or returns the request to hand on (with the caller's
+// identity and without the Authorization header when authentication is
+// configured).
+func (a *Authenticator) Admit(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	// Query keys are case-sensitive to a server but not to whoever
+	// pastes a token into one: ?Token= is refused like ?token=.
+	if r.URL.RawQuery != "" { // no keys otherwise: spare the parse
+		for key := range r.URL.Query() {
+			if slices.Contains(credentialParams, strings.ToLower(key)) {
+				plain(w, http.StatusBadRequest, "credentials are not accepted in URLs: send Authorization: Bearer <token>")
+				return nil, false
 			}
 		}
-		if !a.Enabled() {
-			next.ServeHTTP(w, r)
-			return
-		}
-		id, ok := a.authenticate(w, r)
-		if !ok {
-			return
-		}
-		r = r.WithContext(identity.NewContext(r.Context(), id))
-		r.Header = withoutAuthorization(r.Header)
-		next.ServeHTTP(w, r)
-	})
+	}
+	if !a.Enabled() {
+		return r, true
+	}
+	id, ok := a.authenticate(w, r)
+	if !ok {
+		return nil, false
+	}
+	r = r.WithContext(identity.NewContext(r.Context(), id))
+	r.Header = withoutAuthorization(r.Header)
+	return r, true
 }
 
 // withoutAuthorization returns a copy of h without the Authorization

@@ -135,7 +135,7 @@ func (f *Front) OpenSSEStreams() int64 { return f.streams.Load() }
 // Handler returns the front's handler, for Serve and for tests.
 func (f *Front) Handler() http.Handler {
 	protected := http.NewServeMux()
-	protected.Handle("/mcp", f.limitStreams(f.dropModernCancellation(f.sessions.LegacyGuard("/mcp", f.streamable))))
+	protected.Handle("/mcp", f.serveMCP(f.sessions.LegacyGuard("/mcp", f.streamable)))
 	protected.Handle("/sse", f.limitStreams(f.boundSSEStream(f.sse.SSEHandler())))
 	protected.Handle("/message", f.boundSSEQueue(f.sse.MessageHandler()))
 	if f.opts.Metrics != nil && f.opts.MetricsAddr == "" {
@@ -161,8 +161,55 @@ func (f *Front) Handler() http.Handler {
 		// finds the authorization server.
 		mux.Handle("GET "+p, f.auth.MetadataHandler())
 	}
-	mux.Handle("/", f.checkHost(f.checkOrigin(f.authenticate(f.refuseWhileStopping(f.readBody(protected))))))
+	mux.Handle("/", f.protect(protected))
 	return f.accessLog(mux)
+}
+
+// protect runs every check a request for a protected endpoint passes, in
+// order: Host, Origin, credentials, shutdown, the body. They run one after
+// the other from this one frame rather than nested, each returning before
+// the next: the goroutine serving a call holds this front's frames on its
+// stack for the whole call, and with a dozen nested handlers the stack of
+// a waiting call crossed 16 KiB and doubled to 32 KiB, for every one of
+// hundreds of concurrent clients.
+func (f *Front) protect(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r, ok := f.admit(w, r)
+		if !ok {
+			return
+		}
+		if f.stopping.Load() {
+			refuseStopping(w)
+			return
+		}
+		if r.Method == http.MethodPost {
+			f.inFlight.Add(1)
+			defer f.inFlight.Add(-1)
+		}
+		if r, ok = f.readBody(w, r); ok {
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// admit checks the Host (checkHost), the Origin (checkOrigin) and the
+// credentials: it answers a refused request itself and reports false, or
+// returns the request to hand on, the caller noted for the access log.
+//
+//go:noinline
+func (f *Front) admit(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	if !f.hostAllowed(w, r) || !f.originAllowed(w, r) {
+		return nil, false
+	}
+	r, ok := f.auth.Admit(w, r)
+	if !ok {
+		return nil, false
+	}
+	if info := infoOf(w); info != nil {
+		info.trusted = true
+		info.caller, info.hasCaller = identity.FromContext(r.Context())
+	}
+	return r, true
 }
 
 // checkHost refuses, on a loopback connection, a Host that is not
@@ -172,13 +219,21 @@ func (f *Front) Handler() http.Handler {
 // --allowed-origins says: a browser sends the rebound name as Host.
 func (f *Front) checkHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-		if ok && local != nil && loopbackAddr(local) && !loopbackHostPort(r.Host) {
-			plain(w, http.StatusForbidden, "Host not allowed on a loopback listener (DNS rebinding protection): send Host: localhost or 127.0.0.1")
-			return
+		if f.hostAllowed(w, r) {
+			next.ServeHTTP(w, r)
 		}
-		next.ServeHTTP(w, r)
 	})
+}
+
+// hostAllowed is checkHost's test: it answers 403 itself and reports false
+// for a refused request.
+func (f *Front) hostAllowed(w http.ResponseWriter, r *http.Request) bool {
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if ok && local != nil && loopbackAddr(local) && !loopbackHostPort(r.Host) {
+		plain(w, http.StatusForbidden, "Host not allowed on a loopback listener (DNS rebinding protection): send Host: localhost or 127.0.0.1")
+		return false
+	}
+	return true
 }
 
 // loopbackAddr is loopbackHostPort(a.String()), without building the
@@ -201,23 +256,14 @@ func loopbackHostPort(hostport string) bool {
 	return loopback.Host(strings.ToLower(host))
 }
 
-// refuseWhileStopping answers 503 to new requests once shutdown began, so
-// that the calls in flight drain while /readyz still answers (503) and a
-// load balancer moves clients elsewhere; it counts the POSTs in flight.
-func (f *Front) refuseWhileStopping(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if f.stopping.Load() {
-			w.Header().Set("Retry-After", "1")
-			w.Header().Set("Connection", "close")
-			plain(w, http.StatusServiceUnavailable, "shutting down: retry on another instance")
-			return
-		}
-		if r.Method == http.MethodPost {
-			f.inFlight.Add(1)
-			defer f.inFlight.Add(-1)
-		}
-		next.ServeHTTP(w, r)
-	})
+// refuseStopping answers 503 to a new request once shutdown began (see
+// protect), so that the calls in flight drain while /readyz still answers
+// (503) and a load balancer moves clients elsewhere; protect counts the
+// POSTs in flight.
+func refuseStopping(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "1")
+	w.Header().Set("Connection", "close")
+	plain(w, http.StatusServiceUnavailable, "shutting down: retry on another instance")
 }
 
 func plain(w http.ResponseWriter, code int, msg string) {
@@ -269,33 +315,43 @@ func (f *Front) accessLog(next http.Handler) http.Handler {
 			info.session = r.URL.Query().Get("sessionId")
 		}
 		next.ServeHTTP(rw, r)
-		if !info.trusted {
-			info.session = ""
-		}
-		if info.session == "" {
-			info.session = rw.Header().Get("Mcp-Session-Id") // chosen by the server
-		}
-		ctx := context.Background()
-		if !f.log.Enabled(ctx, slog.LevelInfo) {
-			return
-		}
-		// Attrs, not ...any: no boxing of each value on every request.
-		attrs := make([]slog.Attr, 0, 7)
-		attrs = append(attrs, slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", rw.status), slog.Duration("duration", time.Since(start)))
-		if info.session != "" {
-			attrs = append(attrs, slog.String("session", info.session))
-		}
-		if info.tool != "" {
-			attrs = append(attrs, slog.String("tool", info.tool))
-		}
-		if info.hasCaller {
-			// Resolved here as the handler would (Identity is a
-			// LogValuer), which spares boxing it in an any.
-			attrs = append(attrs, slog.Attr{Key: "caller", Value: info.caller.LogValue()})
-		}
-		f.log.LogAttrs(ctx, slog.LevelInfo, "http request", attrs...)
+		f.logRequest(rw, r, start)
 	})
+}
+
+// logRequest writes accessLog's line once the request is answered. Apart
+// from accessLog, and not inlined, so that its locals are not on the stack
+// for the whole of every request (see protect).
+//
+//go:noinline
+func (f *Front) logRequest(rw *responseWriter, r *http.Request, start time.Time) {
+	info := &rw.info
+	if !info.trusted {
+		info.session = ""
+	}
+	if info.session == "" {
+		info.session = rw.Header().Get("Mcp-Session-Id") // chosen by the server
+	}
+	ctx := context.Background()
+	if !f.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	// Attrs, not ...any: no boxing of each value on every request.
+	attrs := make([]slog.Attr, 0, 7)
+	attrs = append(attrs, slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", rw.status), slog.Duration("duration", time.Since(start)))
+	if info.session != "" {
+		attrs = append(attrs, slog.String("session", info.session))
+	}
+	if info.tool != "" {
+		attrs = append(attrs, slog.String("tool", info.tool))
+	}
+	if info.hasCaller {
+		// Resolved here as the handler would (Identity is a
+		// LogValuer), which spares boxing it in an any.
+		attrs = append(attrs, slog.Attr{Key: "caller", Value: info.caller.LogValue()})
+	}
+	f.log.LogAttrs(ctx, slog.LevelInfo, "http request", attrs...)
 }
 
 // responseWriter records the status and owns the CORS headers: the SSE
@@ -362,34 +418,33 @@ func (f *Front) allowedOrigin(r *http.Request) string {
 	return ""
 }
 
-// checkOrigin refuses requests from origins that are not allowed, against
-// DNS rebinding and cross-site use from browsers. Without
+// originAllowed refuses requests from origins that are not allowed,
+// against DNS rebinding and cross-site use from browsers. Without
 // --allowed-origins only requests without Origin or from a loopback origin
-// pass; with it, exactly the listed origins.
-func (f *Front) checkOrigin(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		origin := r.Header.Get("Origin")
-		ok := origin == ""
-		if !ok && len(f.opts.AllowedOrigins) > 0 {
-			ok = slices.Contains(f.opts.AllowedOrigins, origin)
-		} else if !ok {
-			ok = isLoopbackOrigin(origin)
-		}
-		if !ok {
-			plain(w, http.StatusForbidden, "origin not allowed")
-			return
-		}
-		if r.Method == http.MethodOptions && origin != "" && len(f.opts.AllowedOrigins) > 0 {
-			// A CORS preflight carries no credentials: answer it here.
-			h := w.Header()
-			h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID")
-			h.Set("Access-Control-Max-Age", "600")
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+// pass; with it, exactly the listed origins. It answers a refused request
+// (and a CORS preflight) itself and reports false.
+func (f *Front) originAllowed(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	ok := origin == ""
+	if !ok && len(f.opts.AllowedOrigins) > 0 {
+		ok = slices.Contains(f.opts.AllowedOrigins, origin)
+	} else if !ok {
+		ok = isLoopbackOrigin(origin)
+	}
+	if !ok {
+		plain(w, http.StatusForbidden, "origin not allowed")
+		return false
+	}
+	if r.Method == http.MethodOptions && origin != "" && len(f.opts.AllowedOrigins) > 0 {
+		// A CORS preflight carries no credentials: answer it here.
+		h := w.Header()
+		h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID")
+		h.Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+		return false
+	}
+	return true
 }
 
 func isLoopbackOrigin(origin string) bool {
@@ -400,63 +455,50 @@ func isLoopbackOrigin(origin string) bool {
 	return loopback.Host(u.Hostname())
 }
 
-// authenticate refuses credentials in URLs and, when authentication is
-// configured, requires a valid bearer token (internal/auth), noting the
-// caller for the access log.
-func (f *Front) authenticate(next http.Handler) http.Handler {
-	return f.auth.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if info := infoOf(w); info != nil {
-			info.trusted = true
-			info.caller, info.hasCaller = identity.FromContext(r.Context())
-		}
-		next.ServeHTTP(w, r)
-	}))
-}
-
 // readBody reads a request body within the size limit and a read deadline
-// (against slow clients), then hands it on; an oversized body gets 413 and
-// the server carries on. It also notes the tool of a tools/call for the
-// access log.
-func (f *Front) readBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodDelete || r.Method == http.MethodOptions {
-			next.ServeHTTP(w, r)
-			return
-		}
-		_ = setReadDeadline(w, time.Now().Add(f.opts.BodyReadTimeout))
-		body, err := readAtMost(r.Body, f.opts.MaxBodyBytes+1, r.ContentLength)
-		if err != nil {
-			// The deadline stays in the past: net/http would otherwise
-			// wait for the rest of the body before answering.
-			w.Header().Set("Connection", "close")
-			plain(w, http.StatusRequestTimeout, "could not read the request body in time")
-			return
-		}
-		_ = setReadDeadline(w, time.Time{})
-		switch {
-		case int64(len(body)) > f.opts.MaxBodyBytes:
-			w.Header().Set("Connection", "close")
-			plain(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over the limit of %d bytes", f.opts.MaxBodyBytes))
-			return
-		}
-		// Decoded once here, for the access log and the handlers inside,
-		// and for the session guard, which finds it in r.Body.
-		b := sessions.NewBody(body)
-		if info := infoOf(w); info != nil {
-			if msg := b.Peek(); msg.OK && msg.NameOK {
-				info.method = msg.Method
-				info.request = msg.Method != "" && len(msg.ID) > 0 && string(msg.ID) != "null"
-				info.modern = mcp.IsModernProtocol(msg.ProtocolVersion) ||
-					mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion))
-				if msg.Method == "tools/call" {
-					info.tool = msg.Name
-				}
+// (against slow clients) and returns the request to hand on; an oversized
+// body gets 413 (false: answered) and the server carries on. It also notes
+// the tool of a tools/call for the access log. Not inlined into protect,
+// whose frame stays on the stack for the whole request.
+//
+//go:noinline
+func (f *Front) readBody(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodDelete || r.Method == http.MethodOptions {
+		return r, true
+	}
+	_ = setReadDeadline(w, time.Now().Add(f.opts.BodyReadTimeout))
+	body, err := readAtMost(r.Body, f.opts.MaxBodyBytes+1, r.ContentLength)
+	if err != nil {
+		// The deadline stays in the past: net/http would otherwise
+		// wait for the rest of the body before answering.
+		w.Header().Set("Connection", "close")
+		plain(w, http.StatusRequestTimeout, "could not read the request body in time")
+		return nil, false
+	}
+	_ = setReadDeadline(w, time.Time{})
+	switch {
+	case int64(len(body)) > f.opts.MaxBodyBytes:
+		w.Header().Set("Connection", "close")
+		plain(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over the limit of %d bytes", f.opts.MaxBodyBytes))
+		return nil, false
+	}
+	// Decoded once here, for the access log and the handlers inside,
+	// and for the session guard, which finds it in r.Body.
+	b := sessions.NewBody(body)
+	if info := infoOf(w); info != nil {
+		if msg := b.Peek(); msg.OK && msg.NameOK {
+			info.method = msg.Method
+			info.request = msg.Method != "" && len(msg.ID) > 0 && string(msg.ID) != "null"
+			info.modern = mcp.IsModernProtocol(msg.ProtocolVersion) ||
+				mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion))
+			if msg.Method == "tools/call" {
+				info.tool = msg.Name
 			}
 		}
-		r.Body = b
-		r.ContentLength = int64(len(body))
-		next.ServeHTTP(w, r)
-	})
+	}
+	r.Body = b
+	r.ContentLength = int64(len(body))
+	return r, true
 }
 
 // setReadDeadline is http.ResponseController's SetReadDeadline with the
@@ -510,44 +552,79 @@ func readAtMost(r io.Reader, n, length int64) ([]byte, error) {
 // a connection until the client leaves.
 func (f *Front) limitStreams(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		stream := r.Method == http.MethodGet
-		if info := infoOf(w); info != nil && r.Method == http.MethodPost {
-			stream = info.method == string(mcp.MethodSubscriptionsListen)
-		}
-		if stream {
-			if f.streams.Add(1) > int64(f.opts.MaxSSEStreams) {
-				f.streams.Add(-1)
-				w.Header().Set("Retry-After", "5")
-				plain(w, http.StatusServiceUnavailable, fmt.Sprintf("too many open streams (limit %d, --max-sse-streams); retry later", f.opts.MaxSSEStreams))
+		if f.isStream(w, r) {
+			if !f.openStream(w, r) {
 				return
 			}
-			defer f.streams.Add(-1)
-			if r.Method == http.MethodPost {
-				// A listen stream is not a call: the drain must not wait for it.
-				f.inFlight.Add(-1)
-				defer f.inFlight.Add(1)
-			}
+			defer f.closeStream(r)
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// dropModernCancellation answers a notifications/cancelled of protocol
-// 2026-07-28 itself instead of handing it to mcp-go, which keys requests
-// without a session by their JSON-RPC id alone: one client's cancel for
-// id 1 would cut any other client's call with id 1. In that era a client
-// cancels its own call by closing the call's response stream, which ends
-// the request's context.
-func (f *Front) dropModernCancellation(next http.Handler) http.Handler {
+// serveMCP is /mcp's limitStreams and dropModernCancellation in one frame
+// (see protect).
+func (f *Front) serveMCP(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if info := infoOf(w); info != nil && r.Method == http.MethodPost &&
-			info.modern && info.method == string(mcp.MethodNotificationCancelled) {
-			f.log.Debug("ignored notifications/cancelled of protocol 2026-07-28: close the request's stream to cancel it")
-			w.WriteHeader(http.StatusAccepted)
+		if f.isStream(w, r) {
+			if !f.openStream(w, r) {
+				return
+			}
+			defer f.closeStream(r)
+		}
+		if f.dropModernCancellation(w, r) {
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isStream reports whether r opens a long-lived stream (see limitStreams).
+func (f *Front) isStream(w http.ResponseWriter, r *http.Request) bool {
+	if info := infoOf(w); info != nil && r.Method == http.MethodPost {
+		return info.method == string(mcp.MethodSubscriptionsListen)
+	}
+	return r.Method == http.MethodGet
+}
+
+// openStream counts a new stream, or answers 503 and reports false when
+// --max-sse-streams are open.
+func (f *Front) openStream(w http.ResponseWriter, r *http.Request) bool {
+	if f.streams.Add(1) > int64(f.opts.MaxSSEStreams) {
+		f.streams.Add(-1)
+		w.Header().Set("Retry-After", "5")
+		plain(w, http.StatusServiceUnavailable, fmt.Sprintf("too many open streams (limit %d, --max-sse-streams); retry later", f.opts.MaxSSEStreams))
+		return false
+	}
+	if r.Method == http.MethodPost {
+		// A listen stream is not a call: the drain must not wait for it.
+		f.inFlight.Add(-1)
+	}
+	return true
+}
+
+// closeStream undoes openStream once the stream ends.
+func (f *Front) closeStream(r *http.Request) {
+	if r.Method == http.MethodPost {
+		f.inFlight.Add(1)
+	}
+	f.streams.Add(-1)
+}
+
+// dropModernCancellation answers a notifications/cancelled of protocol
+// 2026-07-28 itself (and reports true) instead of handing it to mcp-go,
+// which keys requests without a session by their JSON-RPC id alone: one
+// client's cancel for id 1 would cut any other client's call with id 1.
+// In that era a client cancels its own call by closing the call's
+// response stream, which ends the request's context.
+func (f *Front) dropModernCancellation(w http.ResponseWriter, r *http.Request) bool {
+	if info := infoOf(w); info != nil && r.Method == http.MethodPost &&
+		info.modern && info.method == string(mcp.MethodNotificationCancelled) {
+		f.log.Debug("ignored notifications/cancelled of protocol 2026-07-28: close the request's stream to cancel it")
+		w.WriteHeader(http.StatusAccepted)
+		return true
+	}
+	return false
 }
 
 // Serve listens on Options.Addr (and MetricsAddr) and serves until ctx is
