@@ -271,7 +271,7 @@ func (c *recordCtx) Value(key any) any {
 // names the caller to the guard, for the per-caller cap. Arguments are logged by name only where they cannot hold
 // secrets; the company searched is not a secret but is left to debug level.
 func (c *callChain) logCalls(next server.ToolHandlerFunc, ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	log, obs := c.log, c.obs
+	obs := c.obs
 	rc := &recordCtx{Context: ctx, rec: callRecord{outcome: "ok"}}
 	rec := &rc.rec
 	ctx = withCaller(rc)
@@ -292,17 +292,27 @@ func (c *callChain) logCalls(next server.ToolHandlerFunc, ctx context.Context, r
 	if obs != nil {
 		obs.CallFinished(req.Params.Name, rec.outcome, rec.qccStatus, time.Since(start))
 	}
+	c.logCall(ctx, req.Params.Name, res, rec, start, caller, known)
+	return res, err
+}
+
+// logCall writes logCalls' line. Apart from logCalls, and not inlined, so
+// that its locals are not on the stack for the whole of every call: the
+// goroutine of a call waiting for QCC holds every frame above it.
+//
+//go:noinline
+func (c *callChain) logCall(ctx context.Context, tool string, res *mcp.CallToolResult, rec *callRecord, start time.Time, caller identity.Identity, known bool) {
 	level := slog.LevelInfo
 	if res != nil && res.IsError {
 		level = slog.LevelWarn
 	}
-	if !log.Enabled(ctx, level) {
-		return res, err
+	if !c.log.Enabled(ctx, level) {
+		return
 	}
 	// Attrs, not ...any: no boxing of each attribute.
 	attrs := make([]slog.Attr, 0, 5)
 	attrs = append(attrs,
-		slog.String("tool", req.Params.Name),
+		slog.String("tool", tool),
 		slog.String("outcome", rec.outcome),
 		slog.Duration("duration", time.Since(start)))
 	if rec.qccStatus != 0 {
@@ -311,8 +321,7 @@ func (c *callChain) logCalls(next server.ToolHandlerFunc, ctx context.Context, r
 	if known {
 		attrs = append(attrs, slog.Any("caller", caller))
 	}
-	log.LogAttrs(ctx, level, "tool call", attrs...)
-	return res, err
+	c.log.LogAttrs(ctx, level, "tool call", attrs...)
 }
 
 // withCaller names the authenticated caller, if any, to the guard, for the
