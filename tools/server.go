@@ -26,6 +26,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/callpool"
 	"github.com/qcc-mcp/qcc-mcp/internal/identity"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
 	"github.com/qcc-mcp/qcc-mcp/qcc/guard"
@@ -44,9 +45,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Observer, if set, is told of every tool call (for metrics).
 	Observer Observer
-	// MaxConcurrentCalls caps tool calls running at once; a call over the
-	// cap gets a retryable "busy" error at once instead of queueing. 0
-	// means no cap.
+	// Calls caps the tool calls running at once: a call over the cap waits
+	// up to its Wait for a slot, then gets a retryable "busy" error. The
+	// HTTP front shares it, to run calls on its workers (callpool.Run);
+	// nil means a pool of MaxConcurrentCalls made here.
+	Calls *callpool.Pool
+	// MaxConcurrentCalls is the cap when Calls is nil; 0 means no cap.
 	MaxConcurrentCalls int
 	// Usage, if set, serves the qcc://usage resource (the guard's Usage).
 	Usage func() guard.Usage
@@ -93,6 +97,15 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+}
+
+// calls returns the pool that caps the calls: Options.Calls, or one of
+// MaxConcurrentCalls (nil, no cap, for 0).
+func (o *Options) calls() *callpool.Pool {
+	if o.Calls != nil {
+		return o.Calls
+	}
+	return callpool.New(callpool.Config{Limit: o.MaxConcurrentCalls})
 }
 
 // Tool is one tool of this server: its MCP definition, its handler and its
@@ -145,7 +158,7 @@ func NewServer(b guard.Upstream, o Options) *server.MCPServer {
 		// result first; the concurrency cap is innermost.
 		// The three are one middleware (serveCalls): mcp-go wraps each
 		// call's handler anew in every middleware, a closure each.
-		server.WithToolHandlerMiddleware(serveCalls(o.Logger, o.Observer, o.MaxConcurrentCalls)),
+		server.WithToolHandlerMiddleware(serveCalls(o.Logger, o.Observer, o.calls())),
 		server.WithInstructions(instructionsFor(o.Demo)),
 	), o.ServerOptions...)
 	s := server.NewMCPServer(o.Name, o.Version, opts...)
@@ -233,10 +246,10 @@ func record(ctx context.Context) *callRecord {
 // serveCalls is the middleware of every tool call: logCalls, then
 // recoverPanics, then limitConcurrency, outermost first, in one closure
 // per call instead of one per stage.
-func serveCalls(log *slog.Logger, obs Observer, limit int) server.ToolHandlerMiddleware {
+func serveCalls(log *slog.Logger, obs Observer, calls *callpool.Pool) server.ToolHandlerMiddleware {
 	// mcp-go builds the middleware chain anew for every call, so the
-	// slots must be made here, once, not in the function it returns.
-	c := &callChain{log: log, obs: obs, limit: limit, slots: make(chan struct{}, max(limit, 0))}
+	// chain must be made here, once, not in the function it returns.
+	c := &callChain{log: log, obs: obs, calls: calls}
 	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return c.logCalls(next, ctx, req)
@@ -248,8 +261,7 @@ func serveCalls(log *slog.Logger, obs Observer, limit int) server.ToolHandlerMid
 type callChain struct {
 	log   *slog.Logger
 	obs   Observer
-	limit int
-	slots chan struct{}
+	calls *callpool.Pool
 }
 
 // recordCtx is a call's context with its callRecord, both in one
@@ -334,33 +346,18 @@ func withCaller(ctx context.Context) context.Context {
 	return ctx
 }
 
-// busyWait is how long a call over the concurrency cap waits for a slot
-// before it is refused: long enough to ride out a burst of quick calls
-// (a cache hit takes well under a millisecond), short enough that an
-// overloaded server answers at once rather than turning overload into
-// client timeouts.
-const busyWait = 500 * time.Millisecond
-
-// limitConcurrency caps the calls running at once; a call over the cap
-// waits up to busyWait for a slot, then gets a retryable "busy" error.
+// limitConcurrency caps the calls running at once (Options.Calls); a
+// call over the cap waits up to the pool's Wait for a slot, then gets a
+// retryable "busy" error. A call the HTTP front runs on the pool's
+// workers holds its slot already.
 func (c *callChain) limitConcurrency(next server.ToolHandlerFunc, ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	if c.limit <= 0 {
-		return next(ctx, req)
+	ok, release := c.calls.Acquire(ctx)
+	if !ok {
+		return errorResult(ctx, &busyError{c.calls.Limit()}, time.Now()), nil
 	}
-	select {
-	case c.slots <- struct{}{}:
-	default:
-		wait := time.NewTimer(busyWait)
-		defer wait.Stop()
-		select {
-		case c.slots <- struct{}{}:
-		case <-wait.C:
-			return errorResult(ctx, &busyError{c.limit}, time.Now()), nil
-		case <-ctx.Done():
-			return errorResult(ctx, &busyError{c.limit}, time.Now()), nil
-		}
+	if release {
+		defer c.calls.Release()
 	}
-	defer func() { <-c.slots }()
 	return next(ctx, req)
 }
 
