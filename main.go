@@ -104,9 +104,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		log.Info("serving MCP over stdio", "demo", cfg.Demo, "version", versionString())
 		err = stdio.Serve(ctx, a.MCP, stdin, stdout, log, cfg.ShutdownTimeout, int(cfg.MaxBodyBytes))
 	} else {
-		o := cfg.Front(m.Handler(), log)
-		o.SessionStore = a.Sessions
-		front := httpfront.New(a.MCP, o)
+		front := httpfront.New(a.MCP, a.Front(cfg.Front(m.Handler(), log)))
 		m.WatchSSEStreams(front.OpenSSEStreams)
 		err = front.Serve(ctx)
 	}

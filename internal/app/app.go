@@ -7,6 +7,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -15,7 +16,9 @@ import (
 	"github.com/lmittmann/tint"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/callpool"
 	"github.com/qcc-mcp/qcc-mcp/internal/config"
+	"github.com/qcc-mcp/qcc-mcp/internal/httpfront"
 	"github.com/qcc-mcp/qcc-mcp/internal/metrics"
 	"github.com/qcc-mcp/qcc-mcp/internal/sessions"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
@@ -32,8 +35,19 @@ type App struct {
 	// (httpfront.Options.SessionStore): the shared Redis with --redis-url,
 	// else nil.
 	Sessions sessions.Store
-	guard    *guard.Guard
-	redis    *redisstore.Store // nil without --redis-url
+	// Calls caps the tool calls running at once (--max-concurrent-calls);
+	// the HTTP front runs calls on its workers (httpfront.Options.Calls).
+	Calls *callpool.Pool
+	guard *guard.Guard
+	redis *redisstore.Store // nil without --redis-url
+}
+
+// Front completes o, the HTTP front's options built from the settings,
+// with what the app shares with the front: the session store and the
+// pool of tool calls.
+func (a *App) Front(o httpfront.Options) httpfront.Options {
+	o.SessionStore, o.Calls = a.Sessions, a.Calls
+	return o
 }
 
 // SettingsError is a failure the settings alone cause (the QCC client
@@ -111,7 +125,12 @@ func New(cfg *config.Config, version string, log *slog.Logger, m *metrics.Metric
 		return nil, err
 	}
 	built.Store(g)
-	o := tools.Options{Version: version, Demo: cfg.Demo, Logger: log, MaxConcurrentCalls: cfg.MaxConcurrentCalls,
+	calls := callpool.New(callpool.Config{Limit: cfg.MaxConcurrentCalls, OnPanic: func(v any, stack []byte) {
+		// The front raises it again for net/http, whose log line has the
+		// stack of the connection's goroutine, not this one.
+		log.Error("panic serving a tool call", "panic", fmt.Sprint(v), "stack", string(stack))
+	}})
+	o := tools.Options{Version: version, Demo: cfg.Demo, Logger: log, Calls: calls,
 		MaxTextBytes: cfg.MaxTextBytes, Usage: g.Usage, ClientUsage: g.ClientUsedToday, Now: set.now}
 	if m != nil {
 		m.WatchUsage(g.Usage)
@@ -121,7 +140,7 @@ func New(cfg *config.Config, version string, log *slog.Logger, m *metrics.Metric
 		o.Observer = m
 		o.ServerOptions = append(o.ServerOptions, server.WithHooks(m.SessionHooks()))
 	}
-	return &App{MCP: tools.NewServer(g, o), Sessions: sessionS, guard: g, redis: store}, nil
+	return &App{MCP: tools.NewServer(g, o), Sessions: sessionS, Calls: calls, guard: g, redis: store}, nil
 }
 
 // openRedis connects to the shared Redis. Only a bad URL or refused
@@ -176,4 +195,5 @@ func (a *App) Close(log *slog.Logger) {
 	if a.redis != nil {
 		_ = a.redis.Close()
 	}
+	a.Calls.Close()
 }

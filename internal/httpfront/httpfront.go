@@ -27,6 +27,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/qcc-mcp/qcc-mcp/internal/auth"
+	"github.com/qcc-mcp/qcc-mcp/internal/callpool"
 	"github.com/qcc-mcp/qcc-mcp/internal/identity"
 	"github.com/qcc-mcp/qcc-mcp/internal/loopback"
 	"github.com/qcc-mcp/qcc-mcp/internal/sessions"
@@ -56,9 +57,14 @@ type Options struct {
 	SSEWriteTimeout time.Duration
 	ShutdownTimeout time.Duration // how long in-flight requests may finish on shutdown
 	Metrics         http.Handler  // the /metrics page; nil: none
-	MetricsAddr     string        // serve Metrics on this address without auth instead of on /metrics
-	Demo            bool          // reported in the start-up log line
-	Logger          *slog.Logger
+	// Calls, if set, runs each tools/call POSTed to /mcp on one of its
+	// workers (callpool.Run) and caps them: the tools' middleware must
+	// share the same pool (tools.Options.Calls). nil: calls run on their
+	// connection's goroutine, capped by the tools alone.
+	Calls       *callpool.Pool
+	MetricsAddr string // serve Metrics on this address without auth instead of on /metrics
+	Demo        bool   // reported in the start-up log line
+	Logger      *slog.Logger
 }
 
 // Front is the HTTP face of the server: the MCP transports behind origin
@@ -563,7 +569,7 @@ func (f *Front) limitStreams(next http.Handler) http.Handler {
 }
 
 // serveMCP is /mcp's limitStreams and dropModernCancellation in one frame
-// (see protect).
+// (see protect), and hands a tools/call to runCall.
 func (f *Front) serveMCP(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if f.isStream(w, r) {
@@ -575,8 +581,24 @@ func (f *Front) serveMCP(next http.Handler) http.Handler {
 		if f.dropModernCancellation(w, r) {
 			return
 		}
+		if info := infoOf(w); f.opts.Calls != nil && info != nil && info.method == string(mcp.MethodToolsCall) && r.Method == http.MethodPost {
+			f.runCall(next, w, r)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// runCall serves a tools/call on one of the pool's workers, whose stacks
+// are already grown for mcp-go's and the tools' frames: this connection's
+// goroutine waits with a shallow stack, and a call waiting for a slot
+// does not reach mcp-go before it has one. A call that finds no slot in
+// time is handed on here, marked refused, for the tools to answer busy in
+// the usual words.
+func (f *Front) runCall(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	if !f.opts.Calls.Run(r.Context(), func(ctx context.Context) { next.ServeHTTP(w, r.WithContext(ctx)) }) {
+		next.ServeHTTP(w, r.WithContext(callpool.Refused(r.Context())))
+	}
 }
 
 // isStream reports whether r opens a long-lived stream (see limitStreams).

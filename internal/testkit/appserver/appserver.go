@@ -50,9 +50,7 @@ func Start(t testing.TB, args []string, getenv func(string) string, log *slog.Lo
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := cfg.Front(m.Handler(), log)
-	o.SessionStore = a.Sessions
-	f := httpfront.New(a.MCP, o)
+	f := httpfront.New(a.MCP, a.Front(cfg.Front(m.Handler(), log)))
 	m.WatchSSEStreams(f.OpenSSEStreams)
 	ctx, stop := context.WithCancel(context.Background())
 	f.StartAuth(ctx)
