@@ -14,6 +14,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/callpool"
 	"github.com/qcc-mcp/qcc-mcp/internal/logging"
 	"github.com/qcc-mcp/qcc-mcp/internal/testkit"
 )
@@ -126,8 +127,11 @@ var benchModernHeaders = map[string]string{mcp.HeaderProtocolVersion: mcp.Protoc
 // tool so that the front's own cost shows; "bare" is mcp-go's streamable
 // HTTP handler alone, for reference.
 func BenchmarkFrontToolsCall(b *testing.B) {
-	front := func(b *testing.B) http.Handler {
+	front := func(b *testing.B, calls ...*callpool.Pool) http.Handler {
 		o := testOptions()
+		if len(calls) > 0 {
+			o.Calls = calls[0]
+		}
 		o.AuthToken = testToken
 		o.Logger = logging.New(io.Discard, slog.LevelInfo, func(string) string { return "1" })
 		f := New(echoServer(), o)
@@ -155,6 +159,14 @@ func BenchmarkFrontToolsCall(b *testing.B) {
 	}
 	b.Run("legacy", func(b *testing.B) { legacy(b, front(b), auth) })
 	b.Run("modern", func(b *testing.B) { modern(b, front(b), auth) })
+	// The same with the call run on a callpool worker, as the server does.
+	pool := func(b *testing.B) *callpool.Pool {
+		p := callpool.New(callpool.Config{Limit: 64})
+		b.Cleanup(p.Close)
+		return p
+	}
+	b.Run("legacy-pool", func(b *testing.B) { legacy(b, front(b, pool(b)), auth) })
+	b.Run("modern-pool", func(b *testing.B) { modern(b, front(b, pool(b)), auth) })
 	b.Run("bare-legacy", func(b *testing.B) { legacy(b, server.NewStreamableHTTPServer(echoServer()), nil) })
 	b.Run("bare-modern", func(b *testing.B) { modern(b, server.NewStreamableHTTPServer(echoServer()), nil) })
 }
