@@ -38,19 +38,11 @@ func whereServer(p *callpool.Pool) *server.MCPServer {
 	return s
 }
 
-// serveWhere serves a front on whereServer with p as its pool, and tears
-// it down as Serve does.
+// serveWhere serves a front on whereServer with p as its pool.
 func serveWhere(t *testing.T, p *callpool.Pool) *httptest.Server {
 	o := testOptions()
 	o.Calls = p
-	f := New(whereServer(p), o)
-	ts := httptest.NewServer(f.Handler())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		f.Shutdown(ctx)
-		ts.Close()
-	})
+	_, ts := serveFront(t, whereServer(p), o)
 	return ts
 }
 

@@ -103,7 +103,14 @@ func newTestServer(t *testing.T, mutate ...func(*Options)) (*Front, *httptest.Se
 	for _, m := range mutate {
 		m(&o)
 	}
-	f := New(echoServer(), o)
+	return serveFront(t, echoServer(), o)
+}
+
+// serveFront serves a front on s with o over httptest, and tears it down
+// as Serve does.
+func serveFront(t *testing.T, s *server.MCPServer, o Options) (*Front, *httptest.Server) {
+	t.Helper()
+	f := New(s, o)
 	ts := httptest.NewServer(f.Handler())
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
