@@ -126,8 +126,8 @@ func New(cfg *config.Config, version string, log *slog.Logger, m *metrics.Metric
 	}
 	built.Store(g)
 	calls := callpool.New(callpool.Config{Limit: cfg.MaxConcurrentCalls, OnPanic: func(v any, stack []byte) {
-		// The front raises it again for net/http, whose log line has the
-		// stack of the connection's goroutine, not this one.
+		// Run raises it again in the front's goroutine, for net/http,
+		// whose log line has that goroutine's stack, not this one.
 		log.Error("panic serving a tool call", "panic", fmt.Sprint(v), "stack", string(stack))
 	}})
 	o := tools.Options{Version: version, Demo: cfg.Demo, Logger: log, Calls: calls,

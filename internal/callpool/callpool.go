@@ -63,7 +63,7 @@ type Pool struct {
 	quit  chan struct{}
 	once  sync.Once
 
-	workers atomic.Int64 // worker goroutines alive, for tests and metrics
+	workers atomic.Int64 // worker goroutines alive (Workers)
 	jobs    sync.Pool    // *job
 }
 
@@ -199,7 +199,7 @@ func (p *Pool) Run(ctx context.Context, fn func(context.Context)) bool {
 	panicked, v := j.panicked, j.value
 	*j = job{done: j.done}
 	p.jobs.Put(j)
-	<-p.slots
+	p.Release()
 	if panicked {
 		panic(v)
 	}
