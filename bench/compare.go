@@ -74,6 +74,9 @@ type compareConfig struct {
 	stdio   int
 	clients int
 	tsPeer  string
+	// transports is -compare-transports: "stdio", "http" or both, in
+	// that order.
+	transports string
 }
 
 var cmp compareConfig
@@ -92,6 +95,7 @@ func compareFlags(fs *flag.FlagSet) {
 	fs.IntVar(&cmp.reps, "compare-reps", 3, "interleaved repetitions in -compare; medians are reported")
 	fs.IntVar(&cmp.stdio, "compare-stdio", 16, "calls in flight over stdio in -compare")
 	fs.IntVar(&cmp.clients, "compare-clients", 64, "streamable-HTTP clients in -compare")
+	fs.StringVar(&cmp.transports, "compare-transports", "stdio,http", "in -compare, the transports to measure: stdio, http or stdio,http")
 	fs.StringVar(&cmp.tsPeer, "compare-ts-peer", os.Getenv("QCC_TSPEER_MODULES"),
 		"in -compare, also run bench/tspeer (TypeScript SDK) over stdio, with the npm packages of bench/tspeer/npm-packages.txt in this node_modules directory or npm prefix (default $QCC_TSPEER_MODULES; empty: off)")
 }
@@ -161,6 +165,11 @@ func runCompare(cfg *config) int {
 		fmt.Fprintln(os.Stderr, "bench: -compare-calls 1..100000, -compare-reps 1..20, -compare-stdio 1..256, -compare-clients 1..1000")
 		return 2
 	}
+	modes, ok := compareModes(cmp.transports)
+	if !ok {
+		fmt.Fprintf(os.Stderr, "bench: -compare-transports %q: want stdio, http or stdio,http\n", cmp.transports)
+		return 2
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
 	rep := &CompareReport{Machine: machine(), Calls: cmp.calls, Reps: cmp.reps, Median: map[string]Measure{},
@@ -211,7 +220,7 @@ func runCompare(cfg *config) int {
 		// Each repetition starts one server later in the order, so a
 		// neighbour's load on a shared machine falls on all of them.
 		order := append(slices.Clone(names[r%len(names):]), names[:r%len(names)]...)
-		for _, mode := range []string{"stdio", "http"} {
+		for _, mode := range modes {
 			for _, name := range order {
 				if name == "ts-peer" && mode != "stdio" {
 					continue
@@ -263,6 +272,30 @@ func runCompare(cfg *config) int {
 		return 1
 	}
 	return 0
+}
+
+// compareModes reads -compare-transports: each of stdio and http at most
+// once, in the order stdio, http whatever the order given.
+func compareModes(v string) ([]string, bool) {
+	var stdio, http bool
+	for _, t := range strings.Split(v, ",") {
+		switch strings.TrimSpace(t) {
+		case "stdio":
+			stdio = true
+		case "http":
+			http = true
+		default:
+			return nil, false
+		}
+	}
+	var modes []string
+	if stdio {
+		modes = append(modes, "stdio")
+	}
+	if http {
+		modes = append(modes, "http")
+	}
+	return modes, true
 }
 
 // ratios are qcc-mcp's medians over other's for mode, rounded to 0.01;
