@@ -39,6 +39,15 @@ package main
 //
 //	npm install --prefix /tmp/tspeer-modules $(cat bench/tspeer/npm-packages.txt)
 //	go run ./bench -compare -compare-ts-peer /tmp/tspeer-modules
+//
+// With -compare-baseline BIN, each repetition also runs BIN, another build
+// of qcc-mcp (the commit before a change, say), with qcc-mcp's arguments,
+// in the same interleaved order; the ratios qcc-mcp/baseline follow. The
+// machine's speed drifts by more than many changes are worth between two
+// invocations; within one, both builds see the same drift:
+//
+//	git stash && go build -o /tmp/before . && git stash pop
+//	go run ./bench -compare -compare-reps 7 -compare-baseline /tmp/before
 
 import (
 	"context"
@@ -74,6 +83,8 @@ type compareConfig struct {
 	stdio   int
 	clients int
 	tsPeer  string
+	// baseline is -compare-baseline: another qcc-mcp binary, or "".
+	baseline string
 	// transports is -compare-transports: "stdio", "http" or both, in
 	// that order.
 	transports string
@@ -95,6 +106,7 @@ func compareFlags(fs *flag.FlagSet) {
 	fs.IntVar(&cmp.reps, "compare-reps", 3, "interleaved repetitions in -compare; medians are reported")
 	fs.IntVar(&cmp.stdio, "compare-stdio", 16, "calls in flight over stdio in -compare")
 	fs.IntVar(&cmp.clients, "compare-clients", 64, "streamable-HTTP clients in -compare")
+	fs.StringVar(&cmp.baseline, "compare-baseline", "", "in -compare, also run this qcc-mcp binary (another build, e.g. the commit before a change) and report qcc-mcp/baseline")
 	fs.StringVar(&cmp.transports, "compare-transports", "stdio,http", "in -compare, the transports to measure: stdio, http or stdio,http")
 	fs.StringVar(&cmp.tsPeer, "compare-ts-peer", os.Getenv("QCC_TSPEER_MODULES"),
 		"in -compare, also run bench/tspeer (TypeScript SDK) over stdio, with the npm packages of bench/tspeer/npm-packages.txt in this node_modules directory or npm prefix (default $QCC_TSPEER_MODULES; empty: off)")
@@ -131,16 +143,18 @@ type Measure struct {
 
 // CompareReport is the side-by-side result: medians per server and
 // transport, every repetition, and the ratios qcc-mcp/bare (and
-// qcc-mcp/ts-peer, stdio only, with -compare-ts-peer).
+// qcc-mcp/ts-peer, stdio only, with -compare-ts-peer; qcc-mcp/baseline
+// with -compare-baseline).
 type CompareReport struct {
-	Machine  Machine                       `json:"machine"`
-	Calls    int                           `json:"calls"`
-	Reps     int                           `json:"repetitions"`
-	Median   map[string]Measure            `json:"median"`
-	Ratio    map[string]map[string]float64 `json:"ratio_qcc_mcp_over_bare"`
-	RatioTS  map[string]map[string]float64 `json:"ratio_qcc_mcp_over_ts_peer,omitempty"`
-	All      map[string][]Measure          `json:"all"`
-	Failures []string                      `json:"failures"`
+	Machine   Machine                       `json:"machine"`
+	Calls     int                           `json:"calls"`
+	Reps      int                           `json:"repetitions"`
+	Median    map[string]Measure            `json:"median"`
+	Ratio     map[string]map[string]float64 `json:"ratio_qcc_mcp_over_bare"`
+	RatioTS   map[string]map[string]float64 `json:"ratio_qcc_mcp_over_ts_peer,omitempty"`
+	RatioBase map[string]map[string]float64 `json:"ratio_qcc_mcp_over_baseline,omitempty"`
+	All       map[string][]Measure          `json:"all"`
+	Failures  []string                      `json:"failures"`
 }
 
 // countingListener counts the connections it accepts.
@@ -189,6 +203,10 @@ func runCompare(cfg *config) int {
 			return 1
 		}
 		names = append(names, "ts-peer")
+	}
+	if cmp.baseline != "" {
+		cmds["baseline"] = []string{cmp.baseline}
+		names = append(names, "baseline")
 	}
 	if cfg.server == "" {
 		bin, err := buildServer(ctx, dir)
@@ -259,6 +277,12 @@ func runCompare(cfg *config) int {
 			}
 			delete(ra, "upstream_conns")
 			rep.RatioTS[mode] = ra
+		}
+		if ra := ratios(rep.Median, "baseline", mode); ra != nil {
+			if rep.RatioBase == nil {
+				rep.RatioBase = map[string]map[string]float64{}
+			}
+			rep.RatioBase[mode] = ra
 		}
 	}
 	if cfg.jsonOut {
@@ -350,7 +374,7 @@ func buildBare(ctx context.Context, dir string) (string, error) {
 func compareOnce(ctx context.Context, name string, argv []string, mode, base string, cl *countingListener, token string) (Measure, error) {
 	var m Measure
 	args := append(slices.Clone(argv[1:]), "--base-url", base)
-	if name == "qcc-mcp" {
+	if name == "qcc-mcp" || name == "baseline" {
 		args = append(args, "--cache-ttl", "0", "--rate", "0")
 	}
 	var addr string
@@ -611,10 +635,11 @@ func printCompare(w io.Writer, r *CompareReport) {
 	fmt.Fprintf(w, "side by side: %d calls per server and transport, median of %d interleaved repetitions; %s, %d CPUs, load %s\n",
 		r.Calls, r.Reps, r.Machine.Go, r.Machine.CPUs, loadAvg())
 	// The rows of one transport: each server's medians, then the ratios
-	// qcc-mcp/bare ("ratio") and qcc-mcp/ts-peer ("ratio-ts").
+	// qcc-mcp/bare ("ratio"), qcc-mcp/ts-peer ("ratio-ts") and
+	// qcc-mcp/baseline ("ratio-base").
 	each := func(server func(name string, m Measure), ratio func(label string, ra map[string]float64)) {
 		for _, mode := range []string{"stdio", "http"} {
-			for _, name := range []string{"qcc-mcp", "bare", "ts-peer"} {
+			for _, name := range []string{"qcc-mcp", "bare", "ts-peer", "baseline"} {
 				if m, ok := r.Median[name+"/"+mode]; ok {
 					server(name+"/"+mode, m)
 				}
@@ -625,26 +650,29 @@ func printCompare(w io.Writer, r *CompareReport) {
 			if ra, ok := r.RatioTS[mode]; ok {
 				ratio("ratio-ts/"+mode, ra)
 			}
+			if ra, ok := r.RatioBase[mode]; ok {
+				ratio("ratio-base/"+mode, ra)
+			}
 		}
 	}
-	fmt.Fprintf(w, "%-15s %10s %8s %8s %11s %9s %10s %9s\n", "", "calls/s", "p50 ms", "p99 ms", "cpu µs/call", "upstream", "cold ms", "list B")
+	fmt.Fprintf(w, "%-16s %10s %8s %8s %11s %9s %10s %9s\n", "", "calls/s", "p50 ms", "p99 ms", "cpu µs/call", "upstream", "cold ms", "list B")
 	each(func(name string, m Measure) {
-		fmt.Fprintf(w, "%-15s %10.0f %8.2f %8.2f %11.1f %9d %10.1f %9d\n", name, m.CallsPerSecond, m.P50, m.P99,
+		fmt.Fprintf(w, "%-16s %10.0f %8.2f %8.2f %11.1f %9d %10.1f %9d\n", name, m.CallsPerSecond, m.P50, m.P99,
 			m.CPUPerCall, m.UpstreamConns, m.ColdStart, m.ToolsListBytes)
 	}, func(label string, ra map[string]float64) {
 		up := "-"
 		if v, ok := ra["upstream_conns"]; ok {
 			up = fmt.Sprintf("%.2f×", v)
 		}
-		fmt.Fprintf(w, "%-15s %9.2f× %7.2f× %7.2f× %10.2f× %9s %9.2f× %8.2f×\n", label, ra["calls_per_second"], ra["p50"], ra["p99"],
+		fmt.Fprintf(w, "%-16s %9.2f× %7.2f× %7.2f× %10.2f× %9s %9.2f× %8.2f×\n", label, ra["calls_per_second"], ra["p50"], ra["p99"],
 			ra["cpu_per_call"], up, ra["cold_start"], ra["tools_list_bytes"])
 	})
 	fmt.Fprintln(w, "memory: peak RSS (VmHWM) = anonymous + file-backed (the binary, shared and reclaimable); idle RSS after the first tools/list")
-	fmt.Fprintf(w, "%-15s %10s %10s %10s %10s\n", "", "peak RSS", "idle RSS", "peak anon", "file RSS")
+	fmt.Fprintf(w, "%-16s %10s %10s %10s %10s\n", "", "peak RSS", "idle RSS", "peak anon", "file RSS")
 	each(func(name string, m Measure) {
-		fmt.Fprintf(w, "%-15s %10s %10s %10s %10s\n", name, mib(m.PeakRSS), mib(m.IdleRSS), mib(m.PeakAnon), mib(m.FileRSS))
+		fmt.Fprintf(w, "%-16s %10s %10s %10s %10s\n", name, mib(m.PeakRSS), mib(m.IdleRSS), mib(m.PeakAnon), mib(m.FileRSS))
 	}, func(label string, ra map[string]float64) {
-		fmt.Fprintf(w, "%-15s %9.2f× %9.2f× %9.2f× %9.2f×\n", label, ra["peak_rss"], ra["idle_rss"], ra["peak_anon_rss"], ra["file_rss"])
+		fmt.Fprintf(w, "%-16s %9.2f× %9.2f× %9.2f× %9.2f×\n", label, ra["peak_rss"], ra["idle_rss"], ra["peak_anon_rss"], ra["file_rss"])
 	})
 	for _, f := range r.Failures {
 		fmt.Fprintln(w, "FAIL:", f)
