@@ -26,6 +26,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/calllog"
 	"github.com/qcc-mcp/qcc-mcp/internal/callpool"
 	"github.com/qcc-mcp/qcc-mcp/internal/identity"
 	"github.com/qcc-mcp/qcc-mcp/qcc"
@@ -319,6 +320,11 @@ func (c *callChain) logCall(ctx context.Context, tool string, res *mcp.CallToolR
 		level = slog.LevelWarn
 	}
 	if !c.log.Enabled(ctx, level) {
+		return
+	}
+	// Over streamable HTTP the request's access line names the outcome:
+	// one line, and one write, per call.
+	if calllog.Hand(ctx, calllog.Outcome{Level: level, Outcome: rec.outcome, QCCStatus: rec.qccStatus}) {
 		return
 	}
 	// Attrs, not ...any: no boxing of each attribute.

@@ -165,16 +165,22 @@ func TestOAuthAndNamedTokensEndToEnd(t *testing.T) {
 			m[`qcc_mcp_tool_calls_by_caller_total{caller="alice"}`], m[`qcc_mcp_tool_calls_by_caller_total{caller="bob"}`])
 	}
 
-	// The logs name the callers on access and tool-call lines; never a token.
+	// The logs name the callers on access lines, and on the line of a
+	// tools/call request, which also names the call's outcome (the tools
+	// write no second line for it); never a token.
 	var sawAccess, sawTool bool
 	for _, line := range strings.Split(logs.String(), "\n") {
 		if strings.Contains(line, `"caller":{"name":"user-42","kind":"oauth","client":"claude"}`) {
 			sawAccess = sawAccess || strings.Contains(line, `"msg":"http request"`)
-			sawTool = sawTool || strings.Contains(line, `"msg":"tool call"`)
+			sawTool = sawTool || strings.Contains(line, `"msg":"http request"`) &&
+				strings.Contains(line, `"tool":"search_certifications"`) && strings.Contains(line, `"outcome":"ok"`)
 		}
 	}
 	if !sawAccess || !sawTool {
 		t.Fatalf("caller missing from access (%v) or tool-call (%v) lines:\n%s", sawAccess, sawTool, logs.String())
+	}
+	if strings.Contains(logs.String(), `"msg":"tool call"`) {
+		t.Fatalf("a tool call over streamable HTTP logged a second line:\n%s", logs.String())
 	}
 	for _, secret := range []string{oauthToken, "tok-alice", "tok-bob"} {
 		if strings.Contains(logs.String(), secret) {

@@ -27,6 +27,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/qcc-mcp/qcc-mcp/internal/auth"
+	"github.com/qcc-mcp/qcc-mcp/internal/calllog"
 	"github.com/qcc-mcp/qcc-mcp/internal/callpool"
 	"github.com/qcc-mcp/qcc-mcp/internal/identity"
 	"github.com/qcc-mcp/qcc-mcp/internal/loopback"
@@ -294,6 +295,9 @@ type requestInfo struct {
 	modern    bool              // carries protocol version 2026-07-28 or later in _meta
 	caller    identity.Identity // who, when hasCaller: authentication named a caller
 	hasCaller bool
+	// call is where the tools hand the outcome of a tools/call on /mcp,
+	// which this request's line names instead of a line of their own.
+	call calllog.Slot
 }
 
 // infoOf returns the access log's record of the request w answers, nil
@@ -338,12 +342,19 @@ func (f *Front) logRequest(rw *responseWriter, r *http.Request, start time.Time)
 	if info.session == "" {
 		info.session = rw.Header().Get("Mcp-Session-Id") // chosen by the server
 	}
+	// Closed whatever the level: a call that ends after this line logs
+	// itself.
+	call, handed := info.call.Take()
+	level := slog.LevelInfo
+	if handed {
+		level = call.Level
+	}
 	ctx := context.Background()
-	if !f.log.Enabled(ctx, slog.LevelInfo) {
+	if !f.log.Enabled(ctx, level) {
 		return
 	}
 	// Attrs, not ...any: no boxing of each value on every request.
-	attrs := make([]slog.Attr, 0, 7)
+	attrs := make([]slog.Attr, 0, 9)
 	attrs = append(attrs, slog.String("method", r.Method), slog.String("path", r.URL.Path),
 		slog.Int("status", rw.status), slog.Duration("duration", time.Since(start)))
 	if info.session != "" {
@@ -357,7 +368,14 @@ func (f *Front) logRequest(rw *responseWriter, r *http.Request, start time.Time)
 		// LogValuer), which spares boxing it in an any.
 		attrs = append(attrs, slog.Attr{Key: "caller", Value: info.caller.LogValue()})
 	}
-	f.log.LogAttrs(ctx, slog.LevelInfo, "http request", attrs...)
+	if handed {
+		// The tool call's own line, which the tools did not write.
+		attrs = append(attrs, slog.String("outcome", call.Outcome))
+		if call.QCCStatus != 0 {
+			attrs = append(attrs, slog.Int("qcc_status", call.QCCStatus))
+		}
+	}
+	f.log.LogAttrs(ctx, level, "http request", attrs...)
 }
 
 // responseWriter records the status and owns the CORS headers: the SSE
@@ -581,8 +599,8 @@ func (f *Front) serveMCP(next http.Handler) http.Handler {
 		if f.dropModernCancellation(w, r) {
 			return
 		}
-		if info := infoOf(w); f.opts.Calls != nil && info != nil && info.method == string(mcp.MethodToolsCall) && r.Method == http.MethodPost {
-			f.runCall(next, w, r)
+		if info := infoOf(w); info != nil && info.method == string(mcp.MethodToolsCall) && r.Method == http.MethodPost {
+			f.runCall(next, w, r, &info.call)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -594,10 +612,13 @@ func (f *Front) serveMCP(next http.Handler) http.Handler {
 // goroutine waits with a shallow stack, and a call waiting for a slot
 // does not reach mcp-go before it has one. A call that finds no slot in
 // time is handed on here, marked refused, for the tools to answer busy in
-// the usual words.
-func (f *Front) runCall(next http.Handler, w http.ResponseWriter, r *http.Request) {
-	if !f.opts.Calls.Run(r.Context(), func(ctx context.Context) { next.ServeHTTP(w, r.WithContext(ctx)) }) {
-		next.ServeHTTP(w, r.WithContext(callpool.Refused(r.Context())))
+// the usual words. Either way the tools hand the call's outcome to slot,
+// for the access log. Without a pool (Options.Calls nil) the call runs
+// here.
+func (f *Front) runCall(next http.Handler, w http.ResponseWriter, r *http.Request, slot *calllog.Slot) {
+	ctx := calllog.With(r.Context(), slot)
+	if !f.opts.Calls.Run(ctx, func(ctx context.Context) { next.ServeHTTP(w, r.WithContext(ctx)) }) {
+		next.ServeHTTP(w, r.WithContext(callpool.Refused(ctx)))
 	}
 }
 
