@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -120,6 +121,40 @@ func TestStdioStdoutIsOnlyJSONRPC(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "serving MCP over stdio") {
 		t.Errorf("start-up log line missing from stderr:\n%s", stderr.String())
+	}
+}
+
+// TestStdioBurstLogsEveryLineBeforeExit: a burst of calls over stdio,
+// then the end of input. Logs to a pipe are batched (see
+// internal/logging), so the lines of the burst and of the shutdown, all
+// within the batch delay, are held when the server returns; every one
+// must reach stderr before the process exits, in order, the usage summary
+// last.
+func TestStdioBurstLogsEveryLineBeforeExit(t *testing.T) {
+	const calls = 40
+	lines := []string{
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`,
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
+	}
+	for i := range calls {
+		lines = append(lines, fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"search_certifications","arguments":{"company":"%s","page_size":%d}}}`,
+			i+2, docCompany, 1+i))
+	}
+	cmd := exec.Command(binary, "--demo", "--rate", "0")
+	cmd.Env = testEnviron()
+	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	got := stderr.String()
+	if n := strings.Count(got, `msg="tool call" tool=search_certifications`); n != calls {
+		t.Errorf("%d tool call lines on stderr for %d calls:\n%s", n, calls, got)
+	}
+	stopped, usage := strings.Index(got, `msg="server stopped"`), strings.Index(got, "msg=usage")
+	if stopped < 0 || usage < stopped || strings.LastIndex(got, "tool call") > stopped {
+		t.Errorf("want the calls' lines, then server stopped, then the usage summary:\n%s", got)
 	}
 }
 

@@ -57,13 +57,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return exitUsage
 		}
 		log := logging.New(stderr, cfg.LogLevel, getenv)
+		defer logging.Flush(log) // after a.Close's lines
 		a, err := app.New(cfg, versionString(), log, nil)
 		if err != nil {
+			logging.Flush(log)
 			return buildExit(stderr, err)
 		}
 		defer a.Close(log)
 		isError, err := callcmd.Run(ctx, a.MCP, cmd, versionString(), stdout)
 		if err != nil {
+			logging.Flush(log)
 			fmt.Fprintln(stderr, "qcc-mcp call:", err)
 		}
 		if err != nil || isError {
@@ -89,12 +92,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	log := logging.New(stderr, cfg.LogLevel, getenv)
+	defer logging.Flush(log) // after a.Close's lines
 	var m *metrics.Metrics
 	if cfg.Transport != "stdio" {
 		m = metrics.New()
 	}
 	a, err := app.New(cfg, versionString(), log, m)
 	if err != nil {
+		logging.Flush(log)
 		return buildExit(stderr, err)
 	}
 	defer a.Close(log)

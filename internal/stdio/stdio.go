@@ -24,6 +24,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/qcc-mcp/qcc-mcp/internal/logging"
 )
 
 // Serve serves JSON-RPC on stdin and stdout until stdin ends or ctx is
@@ -119,6 +121,7 @@ func newDrain(in io.Reader, out io.Writer, timeout time.Duration, max int, log *
 // written or the timeout passes.
 func (d *drain) startDrain(why string) {
 	d.drainOnce.Do(func() {
+		logging.Flush(d.log)
 		close(d.stopping)
 		d.mu.Lock()
 		n := d.count
@@ -300,10 +303,23 @@ type stdioWriter struct{ d *drain }
 
 // Write passes mcp-go's output on, one message at a time, and settles the
 // requests answered. mcp-go writes each message with one Write.
+//
+// Before the answer that leaves the client with nothing pending, the log
+// lines held back for a batch (see internal/logging) go out: a client that
+// got its last answer may close our stderr at once (mcp-go's client does,
+// before the process exits), and the lines of its calls must already be
+// in the pipe. While calls are in flight the lines still go out in
+// batches.
 func (w stdioWriter) Write(p []byte) (int, error) {
 	d := w.d
 	d.outMu.Lock()
 	defer d.outMu.Unlock()
+	d.mu.Lock()
+	last := d.count <= 1
+	d.mu.Unlock()
+	if last {
+		logging.Flush(d.log)
+	}
 	n, err := d.out.Write(p)
 	d.settle(p[:n])
 	return n, err
