@@ -20,7 +20,10 @@ package main
 // from /proc/PID/stat over the calls), peak RSS (VmHWM), the TCP
 // connections the sandbox's listener accepted during the calls, cold start
 // (exec to the first tools/list answer over stdio) and the size of the
-// tools/list result; then the ratios qcc-mcp/bare.
+// tools/list result; then the ratios qcc-mcp/bare of those medians, and
+// the ratios taken within each repetition, where the two ran back to back,
+// as their median and range over the repetitions (these carry less of the
+// machine's drift from one repetition to the next).
 //
 // Peak RSS counts the resident pages of the binary itself, which are
 // shared between instances and reclaimable (qcc-mcp's binary is about
@@ -139,6 +142,8 @@ type Measure struct {
 	// tools is the tools/list's tools as the client decoded them, to check
 	// that the TypeScript peer serves qcc-mcp's.
 	tools string
+	// rep is the repetition the figures come from, to pair servers.
+	rep int
 }
 
 // CompareReport is the side-by-side result: medians per server and
@@ -153,8 +158,12 @@ type CompareReport struct {
 	Ratio     map[string]map[string]float64 `json:"ratio_qcc_mcp_over_bare"`
 	RatioTS   map[string]map[string]float64 `json:"ratio_qcc_mcp_over_ts_peer,omitempty"`
 	RatioBase map[string]map[string]float64 `json:"ratio_qcc_mcp_over_baseline,omitempty"`
-	All       map[string][]Measure          `json:"all"`
-	Failures  []string                      `json:"failures"`
+	// Paired are the ratios taken within each repetition, where the two
+	// servers ran back to back, keyed by "bare/stdio", "baseline/http"
+	// and so on.
+	Paired   map[string]PairedRatios `json:"paired_ratios_qcc_mcp_over"`
+	All      map[string][]Measure    `json:"all"`
+	Failures []string                `json:"failures"`
 }
 
 // countingListener counts the connections it accepts.
@@ -187,7 +196,7 @@ func runCompare(cfg *config) int {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
 	rep := &CompareReport{Machine: machine(), Calls: cmp.calls, Reps: cmp.reps, Median: map[string]Measure{},
-		Ratio: map[string]map[string]float64{}, All: map[string][]Measure{}, Failures: []string{}}
+		Ratio: map[string]map[string]float64{}, Paired: map[string]PairedRatios{}, All: map[string][]Measure{}, Failures: []string{}}
 	dir, err := os.MkdirTemp("", "qcc-mcp-compare-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -250,6 +259,7 @@ func runCompare(cfg *config) int {
 					continue
 				}
 				key := name + "/" + mode
+				m.rep = r
 				rep.All[key] = append(rep.All[key], m)
 			}
 		}
@@ -277,6 +287,11 @@ func runCompare(cfg *config) int {
 			}
 			delete(ra, "upstream_conns")
 			rep.RatioTS[mode] = ra
+		}
+		for _, other := range []string{"bare", "baseline"} {
+			if p, ok := pairedRatios(rep.All["qcc-mcp/"+mode], rep.All[other+"/"+mode]); ok {
+				rep.Paired[other+"/"+mode] = p
+			}
 		}
 		if ra := ratios(rep.Median, "baseline", mode); ra != nil {
 			if rep.RatioBase == nil {
@@ -352,6 +367,55 @@ func ratios(med map[string]Measure, other, mode string) map[string]float64 {
 		ra["tools_list_bytes"] = ratio(float64(q.ToolsListBytes), float64(b.ToolsListBytes))
 	}
 	return ra
+}
+
+// Spread is a ratio's median over the repetitions and its range.
+type Spread struct {
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+}
+
+// PairedRatios are qcc-mcp's figures over another server's, taken within
+// each repetition in which both ran, then summarised over the repetitions.
+// The machine's speed drifts between repetitions by more than the ratio
+// (the same server's calls/s can differ by half within an hour); within
+// one repetition the two ran back to back, so these ratios carry less of
+// that drift than the ratio of the medians.
+type PairedRatios struct {
+	Pairs          int    `json:"pairs"`
+	CallsPerSecond Spread `json:"calls_per_second"`
+	CPUPerCall     Spread `json:"cpu_per_call"`
+}
+
+// pairedRatios pairs ours and theirs by repetition; false without a pair.
+func pairedRatios(ours, theirs []Measure) (PairedRatios, bool) {
+	var calls, cpu []float64
+	for _, q := range ours {
+		for _, o := range theirs {
+			if o.rep != q.rep || o.CallsPerSecond <= 0 || o.CPUPerCall <= 0 {
+				continue
+			}
+			calls = append(calls, q.CallsPerSecond/o.CallsPerSecond)
+			cpu = append(cpu, q.CPUPerCall/o.CPUPerCall)
+		}
+	}
+	if len(calls) == 0 {
+		return PairedRatios{}, false
+	}
+	return PairedRatios{Pairs: len(calls), CallsPerSecond: spreadOf(calls), CPUPerCall: spreadOf(cpu)}, true
+}
+
+// spreadOf is the median and range of xs (not empty), each rounded to
+// 0.01; xs is sorted in place.
+func spreadOf(xs []float64) Spread {
+	slices.Sort(xs)
+	med := xs[len(xs)/2]
+	if len(xs)%2 == 0 {
+		med = (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+	}
+	round := func(v float64) float64 { return float64(int(v*100+0.5)) / 100 }
+	return Spread{Median: round(med), Min: round(xs[0]), Max: round(xs[len(xs)-1])}
 }
 
 // buildBare builds bench/bare into dir.
@@ -667,6 +731,20 @@ func printCompare(w io.Writer, r *CompareReport) {
 		fmt.Fprintf(w, "%-16s %9.2f× %7.2f× %7.2f× %10.2f× %9s %9.2f× %8.2f×\n", label, ra["calls_per_second"], ra["p50"], ra["p99"],
 			ra["cpu_per_call"], up, ra["cold_start"], ra["tools_list_bytes"])
 	})
+	if len(r.Paired) > 0 {
+		fmt.Fprintln(w, "per repetition, the two servers back to back: median ratio (range) over the repetitions")
+		for _, mode := range []string{"stdio", "http"} {
+			for _, other := range []string{"bare", "baseline"} {
+				p, ok := r.Paired[other+"/"+mode]
+				if !ok {
+					continue
+				}
+				fmt.Fprintf(w, "%-16s calls/s %.2f× (%.2f–%.2f)   cpu µs/call %.2f× (%.2f–%.2f)   %d pairs\n", "paired-"+other+"/"+mode,
+					p.CallsPerSecond.Median, p.CallsPerSecond.Min, p.CallsPerSecond.Max,
+					p.CPUPerCall.Median, p.CPUPerCall.Min, p.CPUPerCall.Max, p.Pairs)
+			}
+		}
+	}
 	fmt.Fprintln(w, "memory: peak RSS (VmHWM) = anonymous + file-backed (the binary, shared and reclaimable); idle RSS after the first tools/list")
 	fmt.Fprintf(w, "%-16s %10s %10s %10s %10s\n", "", "peak RSS", "idle RSS", "peak anon", "file RSS")
 	each(func(name string, m Measure) {
