@@ -17,7 +17,9 @@ package main
 // in flight), so nothing is cached or coalesced: every call is one QCC
 // request. Reported per server and transport, as the median of the
 // repetitions: calls/s, latency p50/p99, server CPU per call (utime+stime
-// from /proc/PID/stat over the calls), peak RSS (VmHWM), the TCP
+// from /proc/PID/stat over the calls), the bench's own CPU per call over
+// the same calls (the client decoding the answers and the sandbox; it
+// shares the machine, so it weighs on calls/s), peak RSS (VmHWM), the TCP
 // connections the sandbox's listener accepted during the calls, cold start
 // (exec to the first tools/list answer over stdio) and the size of the
 // tools/list result; then the ratios qcc-mcp/bare of those medians, and
@@ -130,14 +132,20 @@ type Measure struct {
 	P50            float64 `json:"p50_ms"`
 	P99            float64 `json:"p99_ms"`
 	CPUPerCall     float64 `json:"cpu_us_per_call"`
-	PeakRSS        int64   `json:"peak_rss_bytes"`
-	IdleRSS        int64   `json:"idle_rss_bytes"`
-	PeakAnon       int64   `json:"peak_anon_rss_bytes"`
-	FileRSS        int64   `json:"file_rss_bytes"`
-	UpstreamConns  int64   `json:"upstream_connections"`
-	ColdStart      float64 `json:"cold_start_ms,omitempty"`
-	ToolsListBytes int     `json:"tools_list_bytes,omitempty"`
-	Errors         int     `json:"errors"`
+	// BenchCPUPerCall is this process's CPU per call over the same calls:
+	// the client decoding the server's answers, and the sandbox serving
+	// the same requests to every server. It shares the machine with the
+	// server, so a server whose answers cost more to decode does fewer
+	// calls/s even at the same server CPU.
+	BenchCPUPerCall float64 `json:"bench_cpu_us_per_call"`
+	PeakRSS         int64   `json:"peak_rss_bytes"`
+	IdleRSS         int64   `json:"idle_rss_bytes"`
+	PeakAnon        int64   `json:"peak_anon_rss_bytes"`
+	FileRSS         int64   `json:"file_rss_bytes"`
+	UpstreamConns   int64   `json:"upstream_connections"`
+	ColdStart       float64 `json:"cold_start_ms,omitempty"`
+	ToolsListBytes  int     `json:"tools_list_bytes,omitempty"`
+	Errors          int     `json:"errors"`
 
 	// tools is the tools/list's tools as the client decoded them, to check
 	// that the TypeScript peer serves qcc-mcp's.
@@ -352,15 +360,16 @@ func ratios(med map[string]Measure, other, mode string) map[string]float64 {
 		return float64(int(a/b*100+0.5)) / 100
 	}
 	ra := map[string]float64{
-		"calls_per_second": ratio(q.CallsPerSecond, b.CallsPerSecond),
-		"p50":              ratio(q.P50, b.P50),
-		"p99":              ratio(q.P99, b.P99),
-		"cpu_per_call":     ratio(q.CPUPerCall, b.CPUPerCall),
-		"peak_rss":         ratio(float64(q.PeakRSS), float64(b.PeakRSS)),
-		"idle_rss":         ratio(float64(q.IdleRSS), float64(b.IdleRSS)),
-		"peak_anon_rss":    ratio(float64(q.PeakAnon), float64(b.PeakAnon)),
-		"file_rss":         ratio(float64(q.FileRSS), float64(b.FileRSS)),
-		"upstream_conns":   ratio(float64(q.UpstreamConns), float64(b.UpstreamConns)),
+		"calls_per_second":   ratio(q.CallsPerSecond, b.CallsPerSecond),
+		"p50":                ratio(q.P50, b.P50),
+		"p99":                ratio(q.P99, b.P99),
+		"cpu_per_call":       ratio(q.CPUPerCall, b.CPUPerCall),
+		"bench_cpu_per_call": ratio(q.BenchCPUPerCall, b.BenchCPUPerCall),
+		"peak_rss":           ratio(float64(q.PeakRSS), float64(b.PeakRSS)),
+		"idle_rss":           ratio(float64(q.IdleRSS), float64(b.IdleRSS)),
+		"peak_anon_rss":      ratio(float64(q.PeakAnon), float64(b.PeakAnon)),
+		"file_rss":           ratio(float64(q.FileRSS), float64(b.FileRSS)),
+		"upstream_conns":     ratio(float64(q.UpstreamConns), float64(b.UpstreamConns)),
 	}
 	if mode == "stdio" {
 		ra["cold_start"] = ratio(q.ColdStart, b.ColdStart)
@@ -386,11 +395,13 @@ type PairedRatios struct {
 	Pairs          int    `json:"pairs"`
 	CallsPerSecond Spread `json:"calls_per_second"`
 	CPUPerCall     Spread `json:"cpu_per_call"`
+	// BenchCPUPerCall is the bench's own (see Measure.BenchCPUPerCall).
+	BenchCPUPerCall Spread `json:"bench_cpu_per_call"`
 }
 
 // pairedRatios pairs ours and theirs by repetition; false without a pair.
 func pairedRatios(ours, theirs []Measure) (PairedRatios, bool) {
-	var calls, cpu []float64
+	var calls, cpu, bench []float64
 	for _, q := range ours {
 		for _, o := range theirs {
 			if o.rep != q.rep || o.CallsPerSecond <= 0 || o.CPUPerCall <= 0 {
@@ -398,12 +409,19 @@ func pairedRatios(ours, theirs []Measure) (PairedRatios, bool) {
 			}
 			calls = append(calls, q.CallsPerSecond/o.CallsPerSecond)
 			cpu = append(cpu, q.CPUPerCall/o.CPUPerCall)
+			if o.BenchCPUPerCall > 0 {
+				bench = append(bench, q.BenchCPUPerCall/o.BenchCPUPerCall)
+			}
 		}
 	}
 	if len(calls) == 0 {
 		return PairedRatios{}, false
 	}
-	return PairedRatios{Pairs: len(calls), CallsPerSecond: spreadOf(calls), CPUPerCall: spreadOf(cpu)}, true
+	p := PairedRatios{Pairs: len(calls), CallsPerSecond: spreadOf(calls), CPUPerCall: spreadOf(cpu)}
+	if len(bench) > 0 {
+		p.BenchCPUPerCall = spreadOf(bench)
+	}
+	return p, true
 }
 
 // spreadOf is the median and range of xs (not empty), each rounded to
@@ -565,6 +583,10 @@ func compareOnce(ctx context.Context, name string, argv []string, mode, base str
 			}
 		}
 	}()
+	self0, err := cpuTicks(os.Getpid())
+	if err != nil {
+		return m, err
+	}
 	var next atomic.Int64
 	var errs atomic.Int64
 	lat := make([]time.Duration, cmp.calls)
@@ -598,6 +620,10 @@ func compareOnce(ctx context.Context, name string, argv []string, mode, base str
 	if err != nil {
 		return m, err
 	}
+	self1, err := cpuTicks(os.Getpid())
+	if err != nil {
+		return m, err
+	}
 	st, err := readStatus(pid)
 	if err != nil {
 		return m, err
@@ -606,6 +632,7 @@ func compareOnce(ctx context.Context, name string, argv []string, mode, base str
 	m.CallsPerSecond = float64(int(float64(cmp.calls)/elapsed.Seconds()*10)) / 10
 	m.P50, m.P99 = l.P50, l.P99
 	m.CPUPerCall = float64(int(float64(cpu1-cpu0)*1e6/clockTicks/float64(cmp.calls)*10)) / 10
+	m.BenchCPUPerCall = float64(int(float64(self1-self0)*1e6/clockTicks/float64(cmp.calls)*10)) / 10
 	m.PeakRSS = st.HWM
 	m.PeakAnon = max(peakAnon.Load(), st.Anon)
 	m.FileRSS = st.File
@@ -680,17 +707,18 @@ func medianMeasure(ms []Measure) Measure {
 		return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
 	}
 	return Measure{
-		CallsPerSecond: med(func(m Measure) float64 { return m.CallsPerSecond }),
-		P50:            med(func(m Measure) float64 { return m.P50 }),
-		P99:            med(func(m Measure) float64 { return m.P99 }),
-		CPUPerCall:     med(func(m Measure) float64 { return m.CPUPerCall }),
-		PeakRSS:        int64(med(func(m Measure) float64 { return float64(m.PeakRSS) })),
-		IdleRSS:        int64(med(func(m Measure) float64 { return float64(m.IdleRSS) })),
-		PeakAnon:       int64(med(func(m Measure) float64 { return float64(m.PeakAnon) })),
-		FileRSS:        int64(med(func(m Measure) float64 { return float64(m.FileRSS) })),
-		UpstreamConns:  int64(med(func(m Measure) float64 { return float64(m.UpstreamConns) })),
-		ColdStart:      med(func(m Measure) float64 { return m.ColdStart }),
-		ToolsListBytes: int(med(func(m Measure) float64 { return float64(m.ToolsListBytes) })),
+		CallsPerSecond:  med(func(m Measure) float64 { return m.CallsPerSecond }),
+		P50:             med(func(m Measure) float64 { return m.P50 }),
+		P99:             med(func(m Measure) float64 { return m.P99 }),
+		CPUPerCall:      med(func(m Measure) float64 { return m.CPUPerCall }),
+		BenchCPUPerCall: med(func(m Measure) float64 { return m.BenchCPUPerCall }),
+		PeakRSS:         int64(med(func(m Measure) float64 { return float64(m.PeakRSS) })),
+		IdleRSS:         int64(med(func(m Measure) float64 { return float64(m.IdleRSS) })),
+		PeakAnon:        int64(med(func(m Measure) float64 { return float64(m.PeakAnon) })),
+		FileRSS:         int64(med(func(m Measure) float64 { return float64(m.FileRSS) })),
+		UpstreamConns:   int64(med(func(m Measure) float64 { return float64(m.UpstreamConns) })),
+		ColdStart:       med(func(m Measure) float64 { return m.ColdStart }),
+		ToolsListBytes:  int(med(func(m Measure) float64 { return float64(m.ToolsListBytes) })),
 	}
 }
 
@@ -719,17 +747,17 @@ func printCompare(w io.Writer, r *CompareReport) {
 			}
 		}
 	}
-	fmt.Fprintf(w, "%-16s %10s %8s %8s %11s %9s %10s %9s\n", "", "calls/s", "p50 ms", "p99 ms", "cpu µs/call", "upstream", "cold ms", "list B")
+	fmt.Fprintf(w, "%-16s %10s %8s %8s %11s %13s %9s %10s %9s\n", "", "calls/s", "p50 ms", "p99 ms", "cpu µs/call", "bench µs/call", "upstream", "cold ms", "list B")
 	each(func(name string, m Measure) {
-		fmt.Fprintf(w, "%-16s %10.0f %8.2f %8.2f %11.1f %9d %10.1f %9d\n", name, m.CallsPerSecond, m.P50, m.P99,
-			m.CPUPerCall, m.UpstreamConns, m.ColdStart, m.ToolsListBytes)
+		fmt.Fprintf(w, "%-16s %10.0f %8.2f %8.2f %11.1f %13.1f %9d %10.1f %9d\n", name, m.CallsPerSecond, m.P50, m.P99,
+			m.CPUPerCall, m.BenchCPUPerCall, m.UpstreamConns, m.ColdStart, m.ToolsListBytes)
 	}, func(label string, ra map[string]float64) {
 		up := "-"
 		if v, ok := ra["upstream_conns"]; ok {
 			up = fmt.Sprintf("%.2f×", v)
 		}
-		fmt.Fprintf(w, "%-16s %9.2f× %7.2f× %7.2f× %10.2f× %9s %9.2f× %8.2f×\n", label, ra["calls_per_second"], ra["p50"], ra["p99"],
-			ra["cpu_per_call"], up, ra["cold_start"], ra["tools_list_bytes"])
+		fmt.Fprintf(w, "%-16s %9.2f× %7.2f× %7.2f× %10.2f× %12.2f× %9s %9.2f× %8.2f×\n", label, ra["calls_per_second"], ra["p50"], ra["p99"],
+			ra["cpu_per_call"], ra["bench_cpu_per_call"], up, ra["cold_start"], ra["tools_list_bytes"])
 	})
 	if len(r.Paired) > 0 {
 		fmt.Fprintln(w, "per repetition, the two servers back to back: median ratio (range) over the repetitions")
@@ -739,9 +767,10 @@ func printCompare(w io.Writer, r *CompareReport) {
 				if !ok {
 					continue
 				}
-				fmt.Fprintf(w, "%-16s calls/s %.2f× (%.2f–%.2f)   cpu µs/call %.2f× (%.2f–%.2f)   %d pairs\n", "paired-"+other+"/"+mode,
+				fmt.Fprintf(w, "%-16s calls/s %.2f× (%.2f–%.2f)   cpu µs/call %.2f× (%.2f–%.2f)   bench µs/call %.2f× (%.2f–%.2f)   %d pairs\n", "paired-"+other+"/"+mode,
 					p.CallsPerSecond.Median, p.CallsPerSecond.Min, p.CallsPerSecond.Max,
-					p.CPUPerCall.Median, p.CPUPerCall.Min, p.CPUPerCall.Max, p.Pairs)
+					p.CPUPerCall.Median, p.CPUPerCall.Min, p.CPUPerCall.Max,
+					p.BenchCPUPerCall.Median, p.BenchCPUPerCall.Min, p.BenchCPUPerCall.Max, p.Pairs)
 			}
 		}
 	}

@@ -33,15 +33,16 @@ func TestCompareModes(t *testing.T) {
 // median and range are reported.
 func TestPairedRatios(t *testing.T) {
 	m := func(rep int, calls, cpu float64) Measure {
-		return Measure{rep: rep, CallsPerSecond: calls, CPUPerCall: cpu}
+		return Measure{rep: rep, CallsPerSecond: calls, CPUPerCall: cpu, BenchCPUPerCall: 1000 / calls}
 	}
 	ours := []Measure{m(0, 900, 330), m(1, 400, 600), m(3, 1000, 300)}
 	// Repetition 2 failed for qcc-mcp, 1 for the other server.
 	theirs := []Measure{m(0, 1000, 300), m(2, 5000, 100), m(3, 1250, 250)}
 	got, ok := pairedRatios(ours, theirs)
 	want := PairedRatios{Pairs: 2,
-		CallsPerSecond: Spread{Median: 0.85, Min: 0.8, Max: 0.9},
-		CPUPerCall:     Spread{Median: 1.15, Min: 1.1, Max: 1.2}}
+		CallsPerSecond:  Spread{Median: 0.85, Min: 0.8, Max: 0.9},
+		CPUPerCall:      Spread{Median: 1.15, Min: 1.1, Max: 1.2},
+		BenchCPUPerCall: Spread{Median: 1.18, Min: 1.11, Max: 1.25}}
 	if !ok || got != want {
 		t.Errorf("pairedRatios = %+v, %v; want %+v", got, ok, want)
 	}
