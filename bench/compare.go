@@ -21,8 +21,8 @@ package main
 // the same calls (the client decoding the answers and the sandbox; it
 // shares the machine, so it weighs on calls/s), peak RSS (VmHWM), the TCP
 // connections the sandbox's listener accepted during the calls, cold start
-// (exec to the first tools/list answer over stdio) and the size of the
-// tools/list result; then the ratios qcc-mcp/bare of those medians, and
+// (exec to the first tools/list answer over stdio), the size of the
+// tools/list result and the bytes of answer per call over stdio; then the ratios qcc-mcp/bare of those medians, and
 // the ratios taken within each repetition, where the two ran back to back,
 // as their median and range over the repetitions (these carry less of the
 // machine's drift from one repetition to the next).
@@ -138,14 +138,17 @@ type Measure struct {
 	// server, so a server whose answers cost more to decode does fewer
 	// calls/s even at the same server CPU.
 	BenchCPUPerCall float64 `json:"bench_cpu_us_per_call"`
-	PeakRSS         int64   `json:"peak_rss_bytes"`
-	IdleRSS         int64   `json:"idle_rss_bytes"`
-	PeakAnon        int64   `json:"peak_anon_rss_bytes"`
-	FileRSS         int64   `json:"file_rss_bytes"`
-	UpstreamConns   int64   `json:"upstream_connections"`
-	ColdStart       float64 `json:"cold_start_ms,omitempty"`
-	ToolsListBytes  int     `json:"tools_list_bytes,omitempty"`
-	Errors          int     `json:"errors"`
+	// AnswerBytes is what the server wrote on stdout per call over the
+	// calls (stdio only): the size of its answers as the client reads them.
+	AnswerBytes    float64 `json:"stdio_bytes_per_call,omitempty"`
+	PeakRSS        int64   `json:"peak_rss_bytes"`
+	IdleRSS        int64   `json:"idle_rss_bytes"`
+	PeakAnon       int64   `json:"peak_anon_rss_bytes"`
+	FileRSS        int64   `json:"file_rss_bytes"`
+	UpstreamConns  int64   `json:"upstream_connections"`
+	ColdStart      float64 `json:"cold_start_ms,omitempty"`
+	ToolsListBytes int     `json:"tools_list_bytes,omitempty"`
+	Errors         int     `json:"errors"`
 
 	// tools is the tools/list's tools as the client decoded them, to check
 	// that the TypeScript peer serves qcc-mcp's.
@@ -172,6 +175,18 @@ type CompareReport struct {
 	Paired   map[string]PairedRatios `json:"paired_ratios_qcc_mcp_over"`
 	All      map[string][]Measure    `json:"all"`
 	Failures []string                `json:"failures"`
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // countingListener counts the connections it accepts.
@@ -374,6 +389,7 @@ func ratios(med map[string]Measure, other, mode string) map[string]float64 {
 	if mode == "stdio" {
 		ra["cold_start"] = ratio(q.ColdStart, b.ColdStart)
 		ra["tools_list_bytes"] = ratio(float64(q.ToolsListBytes), float64(b.ToolsListBytes))
+		ra["answer_bytes"] = ratio(q.AnswerBytes, b.AnswerBytes)
 	}
 	return ra
 }
@@ -501,8 +517,9 @@ func compareOnce(ctx context.Context, name string, argv []string, mode, base str
 
 	var clients []*client.Client
 	inFlight := cmp.stdio
+	out := &countingReader{r: stdout}
 	if mode == "stdio" {
-		c := client.NewClient(transport.NewIO(stdout, stdin, nil))
+		c := client.NewClient(transport.NewIO(out, stdin, nil))
 		if err := c.Start(ctx); err != nil {
 			return m, err
 		}
@@ -587,6 +604,7 @@ func compareOnce(ctx context.Context, name string, argv []string, mode, base str
 	if err != nil {
 		return m, err
 	}
+	out0 := out.n.Load()
 	var next atomic.Int64
 	var errs atomic.Int64
 	lat := make([]time.Duration, cmp.calls)
@@ -623,6 +641,9 @@ func compareOnce(ctx context.Context, name string, argv []string, mode, base str
 	self1, err := cpuTicks(os.Getpid())
 	if err != nil {
 		return m, err
+	}
+	if mode == "stdio" {
+		m.AnswerBytes = float64(out.n.Load()-out0) / float64(cmp.calls)
 	}
 	st, err := readStatus(pid)
 	if err != nil {
@@ -712,6 +733,7 @@ func medianMeasure(ms []Measure) Measure {
 		P99:             med(func(m Measure) float64 { return m.P99 }),
 		CPUPerCall:      med(func(m Measure) float64 { return m.CPUPerCall }),
 		BenchCPUPerCall: med(func(m Measure) float64 { return m.BenchCPUPerCall }),
+		AnswerBytes:     med(func(m Measure) float64 { return m.AnswerBytes }),
 		PeakRSS:         int64(med(func(m Measure) float64 { return float64(m.PeakRSS) })),
 		IdleRSS:         int64(med(func(m Measure) float64 { return float64(m.IdleRSS) })),
 		PeakAnon:        int64(med(func(m Measure) float64 { return float64(m.PeakAnon) })),
@@ -747,17 +769,17 @@ func printCompare(w io.Writer, r *CompareReport) {
 			}
 		}
 	}
-	fmt.Fprintf(w, "%-16s %10s %8s %8s %11s %13s %9s %10s %9s\n", "", "calls/s", "p50 ms", "p99 ms", "cpu µs/call", "bench µs/call", "upstream", "cold ms", "list B")
+	fmt.Fprintf(w, "%-16s %10s %8s %8s %11s %13s %9s %10s %9s %9s\n", "", "calls/s", "p50 ms", "p99 ms", "cpu µs/call", "bench µs/call", "upstream", "cold ms", "list B", "answer B")
 	each(func(name string, m Measure) {
-		fmt.Fprintf(w, "%-16s %10.0f %8.2f %8.2f %11.1f %13.1f %9d %10.1f %9d\n", name, m.CallsPerSecond, m.P50, m.P99,
-			m.CPUPerCall, m.BenchCPUPerCall, m.UpstreamConns, m.ColdStart, m.ToolsListBytes)
+		fmt.Fprintf(w, "%-16s %10.0f %8.2f %8.2f %11.1f %13.1f %9d %10.1f %9d %9.0f\n", name, m.CallsPerSecond, m.P50, m.P99,
+			m.CPUPerCall, m.BenchCPUPerCall, m.UpstreamConns, m.ColdStart, m.ToolsListBytes, m.AnswerBytes)
 	}, func(label string, ra map[string]float64) {
 		up := "-"
 		if v, ok := ra["upstream_conns"]; ok {
 			up = fmt.Sprintf("%.2f×", v)
 		}
-		fmt.Fprintf(w, "%-16s %9.2f× %7.2f× %7.2f× %10.2f× %12.2f× %9s %9.2f× %8.2f×\n", label, ra["calls_per_second"], ra["p50"], ra["p99"],
-			ra["cpu_per_call"], ra["bench_cpu_per_call"], up, ra["cold_start"], ra["tools_list_bytes"])
+		fmt.Fprintf(w, "%-16s %9.2f× %7.2f× %7.2f× %10.2f× %12.2f× %9s %9.2f× %8.2f× %8.2f×\n", label, ra["calls_per_second"], ra["p50"], ra["p99"],
+			ra["cpu_per_call"], ra["bench_cpu_per_call"], up, ra["cold_start"], ra["tools_list_bytes"], ra["answer_bytes"])
 	})
 	if len(r.Paired) > 0 {
 		fmt.Fprintln(w, "per repetition, the two servers back to back: median ratio (range) over the repetitions")
