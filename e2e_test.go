@@ -512,3 +512,178 @@ func TestCacheFileDamagedWhileRunning(t *testing.T) {
 		t.Errorf("%d QCC calls, want 2", n)
 	}
 }
+
+// closedPipe returns the write end of a pipe whose read end is already
+// closed: a client, or a log collector, that has stopped reading.
+func closedPipe(t *testing.T) *os.File {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+// stdioLines are an initialize, its notification and one search for each
+// company given.
+func stdioLines(companies ...string) string {
+	lines := []string{
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`,
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
+	}
+	for i, c := range companies {
+		lines = append(lines, fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"search_certifications","arguments":{"company":%q}}}`, i+2, c))
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// TestStdioOutlivesClosedStderr: a client that does not read the
+// server's stderr (here closed before the start) still gets its answers
+// and a clean exit; Go's default would kill the server with SIGPIPE at
+// its first log line.
+func TestStdioOutlivesClosedStderr(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(binary, "--demo")
+	cmd.Env = testEnviron()
+	cmd.Stdin = strings.NewReader(stdioLines(docCompany))
+	var stdout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, closedPipe(t)
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("exit: %v (want 0)", err)
+	}
+	// Two answers, in either order: the tool call runs on a worker.
+	answers := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	search := ""
+	for _, a := range answers {
+		if strings.HasPrefix(a, `{"jsonrpc":"2.0","id":2,"result"`) {
+			search = a
+		}
+	}
+	if len(answers) != 2 || search == "" || strings.Contains(search, `"isError":true`) {
+		t.Errorf("want the initialize answer and the search's result, got:\n%s", stdout.String())
+	}
+}
+
+// TestHTTPOutlivesClosedStderr: over HTTP too, a log pipe nobody reads
+// does not stop the server.
+func TestHTTPOutlivesClosedStderr(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(binary, "--demo", "--transport", "http", "--addr", addr)
+	cmd.Env = testEnviron()
+	cmd.Stderr = closedPipe(t)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/mcp", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("initialize: %s", resp.Status)
+			}
+			break
+		}
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("the server exited before answering: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no answer on %s: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		done <- err
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v (want 0)", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit within 20s of SIGTERM")
+	}
+}
+
+// TestStdioEndsWhenStdoutCloses: a client that closes its end of stdout
+// while stdin stays open is gone. The first answer that cannot be
+// written ends the session: no request after it is read (each search
+// would be a paid QCC call whose answer cannot arrive), and the server
+// exits 0 without waiting for stdin to end.
+func TestStdioEndsWhenStdoutCloses(t *testing.T) {
+	t.Parallel()
+	sb := sandbox.New(sandbox.Config{AppKey: "app-key-1234", SecretKey: "secret-key-5678-abcdef"})
+	ts := httptest.NewServer(sb)
+	defer ts.Close()
+	cmd := exec.Command(binary, "--base-url", ts.URL+"/api/yj", "--cache-ttl", "0", "--rate", "0")
+	cmd.Env = testEnviron("QCC_APP_KEY=app-key-1234", "QCC_SECRET_KEY=secret-key-5678-abcdef")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr testkit.SyncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+
+	lines := strings.SplitAfter(stdioLines(testkit.DocCompany, "苏州云帆智能制造股份有限公司", "杭州青禾软件技术有限公司", "上海明德建设工程有限公司"), "\n")
+	// The initialize answer is read; then the client closes stdout.
+	io.WriteString(stdin, lines[0])
+	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+		t.Fatalf("initialize answer: %v\n%s", err, stderr.String())
+	}
+	out.Close()
+	io.WriteString(stdin, lines[1]+lines[2])
+	for deadline := time.Now().Add(10 * time.Second); sb.TotalCalls() < 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the first search never reached QCC\n%s", stderr.String())
+		}
+	}
+	// Its answer fails to be written; the searches sent after it must
+	// not be made.
+	time.Sleep(300 * time.Millisecond)
+	io.WriteString(stdin, lines[3]+lines[4]+lines[5])
+	select {
+	case err := <-done:
+		done <- err
+		if err != nil {
+			t.Errorf("exit: %v (want 0)\n%s", err, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("still running 15s after stdout closed, stdin open\n%s", stderr.String())
+	}
+	if n := sb.TotalCalls(); n != 1 {
+		t.Errorf("%d QCC calls, want 1: requests were served after stdout closed\n%s", n, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "stdout is closed") {
+		t.Errorf("no line saying why the session ended:\n%s", stderr.String())
+	}
+}

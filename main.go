@@ -91,6 +91,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "qcc-mcp:", err)
 		return exitUsage
 	}
+	// A server must outlive the reader of its stderr (a client that
+	// closed its end, as mcp-go's does after its last answer; a log pipe
+	// whose other end exited) and of its stdout: by default Go dies of
+	// SIGPIPE at the next line written there. Ignored, such writes fail
+	// with EPIPE: log lines are dropped, and over stdio a failed answer
+	// ends the session as end of input does (internal/stdio).
+	signal.Ignore(syscall.SIGPIPE)
 	log := logging.New(stderr, cfg.LogLevel, getenv)
 	defer logging.Flush(log) // after a.Close's lines
 	var m *metrics.Metrics

@@ -22,14 +22,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lmittmann/tint"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/qcc-mcp/qcc-mcp/internal/logging"
 )
 
-// Serve serves JSON-RPC on stdin and stdout until stdin ends or ctx is
-// done; logs go to log (stderr), never to stdout. Requests still running
+// Serve serves JSON-RPC on stdin and stdout until stdin ends, ctx is
+// done or stdout can no longer be written (the client closed its end);
+// logs go to log (stderr), never to stdout. Requests still running
 // when stdin ends or ctx is done (SIGTERM) get up to drainTimeout to be
 // answered; no request read after that is started. A line over
 // maxLineBytes gets a JSON-RPC error and is discarded.
@@ -41,12 +43,20 @@ func Serve(ctx context.Context, s *server.MCPServer, stdin io.Reader, stdout io.
 	// ends only once the drain is over.
 	listenCtx, cancelListen := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelListen()
-	stopWatching := context.AfterFunc(ctx, func() {
-		d.startDrain("signal")
+	stopWatching := context.AfterFunc(ctx, func() { d.startDrain("signal") })
+	defer stopWatching()
+	// However the drain started (a signal, end of input, stdout closed),
+	// mcp-go's reader may still be blocked on stdin: once the drain is
+	// over, its context ends the listening.
+	go func() {
+		select {
+		case <-d.stopping:
+		case <-listenCtx.Done():
+			return
+		}
 		<-d.drained
 		cancelListen()
-	})
-	defer stopWatching()
+	}()
 	err := ss.Listen(listenCtx, d, d.writer())
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
 		return nil
@@ -89,8 +99,9 @@ type drain struct {
 	dropped    int    // bytes of it discarded so far
 	eof        bool
 
-	outMu   sync.Mutex // one message at a time on stdout
-	outLine []byte     // a partial line written by mcp-go
+	outMu     sync.Mutex // one message at a time on stdout
+	outLine   []byte     // a partial line written by mcp-go
+	outClosed bool       // a write to stdout failed: the session is ending
 
 	mu       sync.Mutex
 	pending  map[idKey]int // requests read and not yet answered
@@ -321,6 +332,20 @@ func (w stdioWriter) Write(p []byte) (int, error) {
 		logging.Flush(d.log)
 	}
 	n, err := d.out.Write(p)
+	if err != nil {
+		// The client can no longer read us (it closed its end of
+		// stdout): this answer is lost, and so would be the answer to
+		// anything read from now on, a paid QCC call for a search. So
+		// end as at end of input: nothing more is read, the calls in
+		// flight finish (their answers fail here too) and Serve returns.
+		d.settle(p)
+		if !d.outClosed {
+			d.outClosed = true
+			d.log.Warn("stdio: stdout is closed, the client is gone; ending the session", tint.Err(err))
+			go d.startDrain("stdout closed")
+		}
+		return n, err
+	}
 	d.settle(p[:n])
 	return n, err
 }
