@@ -687,3 +687,45 @@ func TestStdioEndsWhenStdoutCloses(t *testing.T) {
 		t.Errorf("no line saying why the session ended:\n%s", stderr.String())
 	}
 }
+
+// TestStdioUnreadStderrDoesNotStall: a client that keeps the server's
+// stderr open but never reads it (a pipe nobody drains) gets every
+// answer: once the pipe is full the log lines are dropped, the calls go
+// on. The server used to stop at the line that filled the pipe.
+func TestStdioUnreadStderrDoesNotStall(t *testing.T) {
+	t.Parallel()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close() // open, never read
+	const calls = 1500 // about 200 KB of log lines: three pipes full
+	companies := make([]string, calls)
+	for i := range companies {
+		companies[i] = docCompany
+	}
+	cmd := exec.Command(binary, "--demo", "--rate", "0")
+	cmd.Env = testEnviron()
+	cmd.Stdin = strings.NewReader(stdioLines(companies...))
+	var stdout testkit.SyncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exit: %v (want 0)", err)
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("stalled: %d answers of %d after 60s", strings.Count(stdout.String(), "\n"), calls+1)
+	}
+	if n := strings.Count(stdout.String(), "\n"); n != calls+1 {
+		t.Errorf("%d answers, want %d", n, calls+1)
+	}
+}

@@ -83,7 +83,7 @@ func TestBurstGoesOutInOneWrite(t *testing.T) {
 }
 
 // TestBatchNeverExceedsItsCap: a burst larger than batchMax goes out
-// without waiting for the timer.
+// without waiting for the timer, in writes of at most batchMax.
 func TestBatchNeverExceedsItsCap(t *testing.T) {
 	out := &writes{}
 	b := newBatchWriter(out, time.Hour, time.Now)
@@ -92,10 +92,9 @@ func TestBatchNeverExceedsItsCap(t *testing.T) {
 	for range 2 * batchMax / len(line) {
 		b.Write(line)
 	}
-	got := out.get()
-	if len(got) < 2 {
-		t.Fatalf("%d writes for two batches' worth of lines", len(got))
-	}
+	// The writer goroutine is woken as the cap is reached, without
+	// waiting for the hour.
+	got := waitWrites(t, out, 2)
 	for _, w := range got {
 		if len(w) > batchMax+len(line) {
 			t.Errorf("a write of %d bytes, over the cap of %d", len(w), batchMax)
@@ -157,5 +156,92 @@ func TestNewBatchesAPipe(t *testing.T) {
 	var buf bytes.Buffer
 	if _, ok := New(&buf, slog.LevelInfo, env()).Handler().(flushingHandler); ok {
 		t.Error("New batches an in-memory writer, which has no system call to save")
+	}
+}
+
+// blockingWriter's writes wait until release is closed: a reader that has
+// stopped reading a full pipe.
+type blockingWriter struct {
+	release chan struct{}
+	writes
+}
+
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	<-w.release
+	return w.writes.Write(p)
+}
+
+// TestStuckReaderNeverBlocksTheLogger: a reader that stops reading costs
+// lines, not time. Every Write and Flush returns promptly while the write
+// is stuck, at most pendingMax is held, and once the reader is back the
+// held lines arrive in order, followed by one saying how many were
+// dropped.
+func TestStuckReaderNeverBlocksTheLogger(t *testing.T) {
+	out := &blockingWriter{release: make(chan struct{})}
+	b := newBatchWriter(out, 10*time.Millisecond, time.Now)
+	log := slog.New(flushingHandler{slog.NewTextHandler(b, nil), b})
+	pad := strings.Repeat("x", 200)
+	n := 3 * pendingMax / 250 // about three times what may be held
+	start := time.Now()
+	for i := range n {
+		log.Info("line", "n", i, "pad", pad)
+	}
+	log.Warn("warned")
+	Flush(log)
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("%d lines and a Flush took %v with the reader stuck", n, took)
+	}
+	close(out.release)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b.mu.Lock()
+		caught := b.written == b.queued && b.dropped == 0 && b.since.IsZero()
+		b.mu.Unlock()
+		if caught {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the writes never caught up after the reader came back")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	log.Info("after")
+	Flush(log)
+
+	all := strings.Join(out.get(), "")
+	lines := strings.Split(strings.TrimSuffix(all, "\n"), "\n")
+	kept, dropped, next := 0, 0, 0
+	for i, l := range lines {
+		switch {
+		case strings.Contains(l, "msg=line "):
+			var k int
+			if _, err := fmt.Sscanf(l[strings.Index(l, " n=")+1:], "n=%d", &k); err != nil || k < next {
+				t.Fatalf("line %d out of order or unreadable: %.80q", i, l)
+			}
+			next = k + 1
+			kept++
+		case strings.Contains(l, "msg=warned"):
+			kept++
+		case strings.Contains(l, "log lines were dropped"):
+			if dropped != 0 {
+				t.Errorf("a second drop report: %q", l)
+			}
+			if !strings.Contains(l, "level=WARN") {
+				t.Errorf("drop report not at WARN: %q", l)
+			}
+			fmt.Sscanf(l[strings.Index(l, " lines=")+1:], "lines=%d", &dropped)
+		case strings.Contains(l, "msg=after"):
+			if i != len(lines)-1 {
+				t.Errorf("the line after the reader came back is not last")
+			}
+		default:
+			t.Fatalf("unexpected line %d: %.120q", i, l)
+		}
+	}
+	if dropped == 0 || kept+dropped != n+1 {
+		t.Errorf("%d lines kept and %d reported dropped of %d", kept, dropped, n+1)
+	}
+	if held := kept * 250; held > 2*pendingMax+batchMax {
+		t.Errorf("%d lines (about %d bytes) kept while the reader was stuck, over the cap", kept, held)
 	}
 }
