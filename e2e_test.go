@@ -698,7 +698,7 @@ func TestStdioUnreadStderrDoesNotStall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close() // open, never read
+	defer r.Close()    // open, never read
 	const calls = 1500 // about 200 KB of log lines: three pipes full
 	companies := make([]string, calls)
 	for i := range companies {
