@@ -729,3 +729,67 @@ func TestStdioUnreadStderrDoesNotStall(t *testing.T) {
 		t.Errorf("%d answers, want %d", n, calls+1)
 	}
 }
+
+// TestHTTPUnreadStderrDoesNotStall: the same over HTTP, where every
+// request writes an access line; the server used to stop answering once
+// the pipe was full, and could not even shut down.
+func TestHTTPUnreadStderrDoesNotStall(t *testing.T) {
+	t.Parallel()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close() // open, never read
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(binary, "--demo", "--transport", "http", "--addr", addr)
+	cmd.Env = testEnviron()
+	cmd.Stderr = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	hc := &http.Client{Timeout: 5 * time.Second}
+	post := func() (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","method":"notifications/initialized"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		return hc.Do(req)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := post(); err == nil {
+			resp.Body.Close()
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no answer on %s: %v", addr, err)
+		}
+	}
+	const requests = 1500 // an access line each: several pipes full
+	for i := range requests {
+		resp, err := post()
+		if err != nil {
+			t.Fatalf("request %d of %d: %v", i+1, requests, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		done <- err
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v (want 0)", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit within 20s of SIGTERM")
+	}
+}
