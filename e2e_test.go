@@ -566,62 +566,96 @@ func TestStdioOutlivesClosedStderr(t *testing.T) {
 	}
 }
 
-// TestHTTPOutlivesClosedStderr: over HTTP too, a log pipe nobody reads
-// does not stop the server.
-func TestHTTPOutlivesClosedStderr(t *testing.T) {
-	t.Parallel()
+// httpWithStderr is the binary serving HTTP on a free loopback port, its
+// stderr given by the test (a pipe nobody reads), so that the address is
+// not learnt from the log.
+type httpWithStderr struct {
+	addr string
+	cmd  *exec.Cmd
+	done chan error // the exit; put back by whoever takes it
+}
+
+func startHTTPWithStderr(t *testing.T, stderr *os.File) *httpWithStderr {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
+	s := &httpWithStderr{addr: ln.Addr().String(), done: make(chan error, 1)}
 	ln.Close()
-	cmd := exec.Command(binary, "--demo", "--transport", "http", "--addr", addr)
-	cmd.Env = testEnviron()
-	cmd.Stderr = closedPipe(t)
-	if err := cmd.Start(); err != nil {
+	s.cmd = exec.Command(binary, "--demo", "--transport", "http", "--addr", s.addr)
+	s.cmd.Env = testEnviron()
+	s.cmd.Stderr = stderr
+	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-done })
-	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`
+	go func() { s.done <- s.cmd.Wait() }()
+	t.Cleanup(func() { s.cmd.Process.Kill(); <-s.done })
+	return s
+}
+
+// post sends one legacy-era message to /mcp.
+func (s *httpWithStderr) post(body string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodPost, "http://"+s.addr+"/mcp", strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	return (&http.Client{Timeout: 5 * time.Second}).Do(req)
+}
+
+// listening waits until the server answers body, and fails the test if it
+// exits first or takes over 15 s.
+func (s *httpWithStderr) listening(t *testing.T, body string) *http.Response {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/mcp", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := s.post(body)
 		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("initialize: %s", resp.Status)
-			}
-			break
+			return resp
 		}
 		select {
-		case err := <-done:
-			done <- err
+		case err := <-s.done:
+			s.done <- err
 			t.Fatalf("the server exited before answering: %v", err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no answer on %s: %v", addr, err)
+			t.Fatalf("no answer on %s: %v", s.addr, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+}
+
+// stop sends SIGTERM and expects exit 0 within 20 s.
+func (s *httpWithStderr) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-done:
-		done <- err
+	case err := <-s.done:
+		s.done <- err
 		if err != nil {
 			t.Errorf("exit after SIGTERM: %v (want 0)", err)
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("no exit within 20s of SIGTERM")
 	}
+}
+
+// TestHTTPOutlivesClosedStderr: over HTTP too, a log pipe nobody reads
+// does not stop the server.
+func TestHTTPOutlivesClosedStderr(t *testing.T) {
+	t.Parallel()
+	s := startHTTPWithStderr(t, closedPipe(t))
+	resp := s.listening(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("initialize: %s", resp.Status)
+	}
+	s.stop(t)
 }
 
 // TestStdioEndsWhenStdoutCloses: a client that closes its end of stdout
@@ -740,56 +774,18 @@ func TestHTTPUnreadStderrDoesNotStall(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close() // open, never read
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(binary, "--demo", "--transport", "http", "--addr", addr)
-	cmd.Env = testEnviron()
-	cmd.Stderr = w
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	s := startHTTPWithStderr(t, w)
 	w.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-done })
-	hc := &http.Client{Timeout: 5 * time.Second}
-	post := func() (*http.Response, error) {
-		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","method":"notifications/initialized"}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		return hc.Do(req)
-	}
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := post(); err == nil {
-			resp.Body.Close()
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatalf("no answer on %s: %v", addr, err)
-		}
-	}
+	const notification = `{"jsonrpc":"2.0","method":"notifications/initialized"}`
+	s.listening(t, notification).Body.Close()
 	const requests = 1500 // an access line each: several pipes full
 	for i := range requests {
-		resp, err := post()
+		resp, err := s.post(notification)
 		if err != nil {
 			t.Fatalf("request %d of %d: %v", i+1, requests, err)
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		done <- err
-		if err != nil {
-			t.Errorf("exit after SIGTERM: %v (want 0)", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("no exit within 20s of SIGTERM")
-	}
+	s.stop(t)
 }
