@@ -22,10 +22,11 @@ package main
 // shares the machine, so it weighs on calls/s), peak RSS (VmHWM), the TCP
 // connections the sandbox's listener accepted during the calls, cold start
 // (exec to the first tools/list answer over stdio), the size of the
-// tools/list result and the bytes of answer per call over stdio; then the ratios qcc-mcp/bare of those medians, and
-// the ratios taken within each repetition, where the two ran back to back,
-// as their median and range over the repetitions (these carry less of the
-// machine's drift from one repetition to the next).
+// tools/list result and the bytes of answer per call over stdio; then the
+// ratios qcc-mcp/bare of those medians, and the ratios taken within each
+// repetition, where the two ran back to back, as their median and range
+// over the repetitions (these carry less of the machine's drift from one
+// repetition to the next).
 //
 // Peak RSS counts the resident pages of the binary itself, which are
 // shared between instances and reclaimable (qcc-mcp's binary is about
@@ -372,7 +373,7 @@ func ratios(med map[string]Measure, other, mode string) map[string]float64 {
 		if b == 0 {
 			return 0
 		}
-		return float64(int(a/b*100+0.5)) / 100
+		return round2(a / b)
 	}
 	ra := map[string]float64{
 		"calls_per_second":   ratio(q.CallsPerSecond, b.CallsPerSecond),
@@ -443,13 +444,8 @@ func pairedRatios(ours, theirs []Measure) (PairedRatios, bool) {
 // spreadOf is the median and range of xs (not empty), each rounded to
 // 0.01; xs is sorted in place.
 func spreadOf(xs []float64) Spread {
-	slices.Sort(xs)
-	med := xs[len(xs)/2]
-	if len(xs)%2 == 0 {
-		med = (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
-	}
-	round := func(v float64) float64 { return float64(int(v*100+0.5)) / 100 }
-	return Spread{Median: round(med), Min: round(xs[0]), Max: round(xs[len(xs)-1])}
+	med := medianFloat(xs)
+	return Spread{Median: round2(med), Min: round2(xs[0]), Max: round2(xs[len(xs)-1])}
 }
 
 // buildBare builds bench/bare into dir.
@@ -714,6 +710,20 @@ func waitListening(ctx context.Context, addr string, bound time.Duration) error 
 	}
 }
 
+// medianFloat is the median of xs (not empty), the mean of the middle two
+// for an even count; xs is sorted in place. (mem.go's median of RSS samples
+// takes the upper one.)
+func medianFloat(xs []float64) float64 {
+	slices.Sort(xs)
+	if len(xs)%2 == 1 {
+		return xs[len(xs)/2]
+	}
+	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+}
+
+// round2 rounds v to 0.01, as every ratio is reported.
+func round2(v float64) float64 { return float64(int(v*100+0.5)) / 100 }
+
 // medianMeasure takes each figure's median over the repetitions.
 func medianMeasure(ms []Measure) Measure {
 	med := func(f func(Measure) float64) float64 {
@@ -721,11 +731,7 @@ func medianMeasure(ms []Measure) Measure {
 		for i, m := range ms {
 			xs[i] = f(m)
 		}
-		slices.Sort(xs)
-		if len(xs)%2 == 1 {
-			return xs[len(xs)/2]
-		}
-		return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+		return medianFloat(xs)
 	}
 	return Measure{
 		CallsPerSecond:  med(func(m Measure) float64 { return m.CallsPerSecond }),
