@@ -167,9 +167,7 @@ func (b *batchWriter) run() {
 			dropped := b.dropped
 			b.dropped = 0
 			b.since = time.Now()
-			if b.last.IsZero() || b.now().After(b.last) {
-				b.last = b.now()
-			}
+			b.last = b.now()
 			b.mu.Unlock()
 
 			for rest := out; len(rest) > 0; {
