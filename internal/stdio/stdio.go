@@ -1,5 +1,7 @@
-// Package stdio serves MCP over a process's stdin and stdout. It wraps
-// mcp-go's stdio server with a drain and a gate on its input:
+// Package stdio serves MCP over a process's stdin and stdout: mcp-go's
+// MCPServer handles the messages, as under mcp-go's own stdio server,
+// and this package reads, dispatches and writes them, with a drain and a
+// gate on its input:
 //
 //   - a client that writes its requests and closes stdin (a script, a pipe)
 //     still gets every answer, and so does a call in flight at SIGTERM: the
@@ -8,7 +10,10 @@
 //     error and discarded as it streams in, never held whole;
 //   - a JSON-RPC batch is answered with a JSON-RPC error (the MCP protocol
 //     has no batches) instead of mcp-go's misleading "Failed to parse
-//     message".
+//     message";
+//   - each line is read once, where mcp-go's stdio server decodes it five
+//     times before handing it on (a fifth of a search's CPU over stdio),
+//     and a panic's value is logged, not sent to the client.
 package stdio
 
 import (
@@ -19,7 +24,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lmittmann/tint"
@@ -35,54 +42,278 @@ import (
 // when stdin ends or ctx is done (SIGTERM) get up to drainTimeout to be
 // answered; no request read after that is started. A line over
 // maxLineBytes gets a JSON-RPC error and is discarded.
+//
+// Messages are dispatched as mcp-go's stdio server dispatches them, on
+// the same session semantics, without its reading of every line five
+// times: the drain reads each line once, and tools/call goes to a pool
+// of workers, other requests to a goroutine each, notifications run in
+// order on the reader.
 func Serve(ctx context.Context, s *server.MCPServer, stdin io.Reader, stdout io.Writer, log *slog.Logger, drainTimeout time.Duration, maxLineBytes int) error {
-	ss := server.NewStdioServer(s)
-	ss.SetErrorLogger(slog.NewLogLogger(log.Handler(), slog.LevelError))
 	d := newDrain(stdin, stdout, drainTimeout, maxLineBytes, log)
-	// mcp-go cancels every request when its context ends: it gets one that
-	// ends only once the drain is over.
-	listenCtx, cancelListen := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelListen()
+	sess := newSession()
+	// Requests get a context that ends only once the drain is over, not
+	// at the signal: the drain is what gives them their time.
+	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
+	if err := s.RegisterSession(reqCtx, sess); err != nil {
+		return fmt.Errorf("register session: %w", err)
+	}
+	defer s.UnregisterSession(reqCtx, sess.SessionID())
+	l := &loop{srv: s, d: d, ctx: s.WithContext(reqCtx, sess), calls: make(chan call, callQueue)}
+	for range callWorkers {
+		l.wg.Go(l.callWorker)
+	}
+	l.wg.Go(func() { l.notifications(sess.notifications) })
+
 	stopWatching := context.AfterFunc(ctx, func() { d.startDrain("signal") })
 	defer stopWatching()
-	// However the drain started (a signal, end of input, stdout closed),
-	// mcp-go's reader may still be blocked on stdin: once the drain is
-	// over, its context ends the listening.
-	go func() {
-		select {
-		case <-d.stopping:
-		case <-listenCtx.Done():
-			return
-		}
+	read := make(chan error, 1)
+	go func() { read <- d.run(l.dispatch) }()
+	var err error
+	select {
+	case err = <-read:
+	case <-d.stopping:
+		// However the drain started (a signal, end of input, stdout
+		// closed), the reader may still be blocked on stdin: the drain's
+		// end is the session's.
 		<-d.drained
-		cancelListen()
-	}()
-	err := ss.Listen(listenCtx, d, d.writer())
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
+	}
+	cancelRequests()
+	l.wg.Wait()
+	if err == nil || errors.Is(err, io.EOF) {
 		return nil
 	}
 	return err
 }
 
-// idKey is a JSON-RPC id by value: numbers by their float64 value (as
-// mcp-go reads them and writes them back: 2.0, 1e0 and 2 are one id), strings
-// by a 64-bit hash of their decoded text ("\u0031" and "1" are one id).
-// Hashing keeps the map free of per-message allocations; a collision can
-// only make the drain wait for an answer already written, for at most the
-// timeout.
-type idKey struct {
-	kind uint8 // kindNumber or kindString
-	v    uint64
-}
-
+// The tools/call pool, as mcp-go's stdio server has it: calls beyond the
+// workers wait in the queue, and beyond the queue the reader waits, so a
+// client that floods stdin is slowed, not refused.
 const (
-	kindNumber = 1
-	kindString = 2
+	callWorkers = 5
+	callQueue   = 100
 )
 
-// drain sits between stdin and mcp-go's reader, and between mcp-go's
-// writer and stdout. Reads happen on one goroutine at a time (mcp-go's
-// line reader); writes on many (answers are written as calls end).
+// loop dispatches the drain's messages to mcp-go and writes the answers.
+type loop struct {
+	srv   *server.MCPServer
+	d     *drain
+	ctx   context.Context // the session's; ends after the drain
+	calls chan call
+	wg    sync.WaitGroup
+}
+
+// call is one message for a worker.
+type call struct {
+	msg   []byte
+	rawID []byte // nil for a notification
+}
+
+// dispatch runs on the reader's goroutine with one accepted message (a
+// copy the loop owns) and what the drain read of it. Every message that
+// gets here counts as in flight until it is handled.
+func (l *loop) dispatch(msg []byte, h header) {
+	var rawID []byte
+	if h.idNotNull {
+		rawID = h.rawID
+	}
+	c := call{msg: msg, rawID: rawID}
+	switch {
+	case !h.valid:
+		l.d.writeError(nil, mcp.PARSE_ERROR, "Parse error")
+		l.d.done()
+	case !h.complete:
+		// Valid JSON but not an object: mcp-go's answer.
+		l.handle(c)
+	case h.methodIs("tools/call"):
+		select {
+		case l.calls <- c:
+		case <-l.ctx.Done():
+			l.d.done()
+		}
+	case h.idNotNull && !h.methodNotString:
+		// Requests (and answers to the server) run off the reader: a
+		// handler that blocks, such as subscriptions/listen, must not
+		// stall it.
+		l.wg.Go(func() { l.handle(c) })
+	default:
+		// Notifications keep their order.
+		l.handle(c)
+	}
+}
+
+func (l *loop) callWorker() {
+	for {
+		select {
+		case c := <-l.calls:
+			l.handle(c)
+		case <-l.ctx.Done():
+			return
+		}
+	}
+}
+
+// handle runs one message through mcp-go and writes its answer, if any;
+// a panic outside the tools' own recovery is answered as an internal
+// error, not a dead worker.
+func (l *loop) handle(c call) {
+	defer l.d.done()
+	var resp mcp.JSONRPCMessage
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				// The tools recover their own panics, redacted; this is
+				// one in mcp-go. Its value could hold anything it was
+				// handed: the log gets its type and the stack.
+				l.d.log.Error("stdio: panic while handling a message", "panic_type", fmt.Sprintf("%T", r), "stack", string(debug.Stack()))
+				resp = nil
+				if c.rawID != nil {
+					l.d.writeError(c.rawID, mcp.INTERNAL_ERROR, "internal error")
+				}
+			}
+		}()
+		resp = l.srv.HandleMessage(l.ctx, c.msg)
+	}()
+	if resp == nil {
+		return
+	}
+	b, err := encode(resp)
+	if err != nil {
+		l.d.log.Error("stdio: an answer could not be encoded", tint.Err(err))
+		if c.rawID != nil {
+			l.d.writeError(c.rawID, mcp.INTERNAL_ERROR, "internal error: the answer could not be encoded")
+		}
+		return
+	}
+	l.d.write(b)
+}
+
+// notifications writes what the server sends the client (progress, list
+// changes, log messages) until the session ends.
+func (l *loop) notifications(ch <-chan mcp.JSONRPCNotification) {
+	for {
+		select {
+		case n := <-ch:
+			b, err := encode(n)
+			if err != nil {
+				l.d.log.Error("stdio: a notification could not be encoded", tint.Err(err))
+				continue
+			}
+			l.d.write(b)
+		case <-l.ctx.Done():
+			return
+		}
+	}
+}
+
+// encode is json.Marshal(msg) and a newline, byte for byte, with one
+// pass less over a tool's result: mcp-go's CallToolResult.MarshalJSON is
+// json.Marshal's own output, compact and escaped already, which
+// json.Marshal of the envelope would scan and copy again.
+func encode(msg mcp.JSONRPCMessage) ([]byte, error) {
+	if r, ok := msg.(mcp.JSONRPCResponse); ok && r.JSONRPC == mcp.JSONRPC_VERSION {
+		var result json.Marshaler
+		switch v := r.Result.(type) {
+		case *mcp.CallToolResult:
+			if v != nil {
+				result = v
+			}
+		case mcp.CallToolResult:
+			result = v
+		}
+		if result != nil {
+			id, err := json.Marshal(r.ID)
+			if err != nil {
+				return nil, err
+			}
+			body, err := result.MarshalJSON()
+			if err != nil {
+				return nil, err
+			}
+			b := make([]byte, 0, len(`{"jsonrpc":"2.0","id":,"result":}`)+len(id)+len(body)+1)
+			b = append(b, `{"jsonrpc":"2.0","id":`...)
+			b = append(b, id...)
+			b = append(b, `,"result":`...)
+			b = append(b, body...)
+			return append(b, '}', '\n'), nil
+		}
+	}
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// session is the one client session of a stdio server, as mcp-go's own
+// stdio session is to the server: logging level, client info and
+// capabilities, the protocol version, and a channel of notifications.
+// It asks nothing of the client (no sampling, elicitation or roots): no
+// tool here does.
+type session struct {
+	notifications chan mcp.JSONRPCNotification
+	initialized   atomic.Bool
+	logLevel      atomic.Value // mcp.LoggingLevel
+	clientInfo    atomic.Value // mcp.Implementation
+	capabilities  atomic.Value // mcp.ClientCapabilities
+	version       atomic.Value // string
+}
+
+func newSession() *session {
+	return &session{notifications: make(chan mcp.JSONRPCNotification, 100)}
+}
+
+var (
+	_ server.ClientSession              = (*session)(nil)
+	_ server.SessionWithLogging         = (*session)(nil)
+	_ server.SessionWithClientInfo      = (*session)(nil)
+	_ server.SessionWithProtocolVersion = (*session)(nil)
+)
+
+func (s *session) SessionID() string { return "stdio" }
+
+func (s *session) NotificationChannel() chan<- mcp.JSONRPCNotification { return s.notifications }
+
+func (s *session) Initialize() {
+	s.logLevel.Store(mcp.LoggingLevelError)
+	s.initialized.Store(true)
+}
+
+func (s *session) Initialized() bool { return s.initialized.Load() }
+
+func (s *session) SetLogLevel(level mcp.LoggingLevel) { s.logLevel.Store(level) }
+
+func (s *session) GetLogLevel() mcp.LoggingLevel {
+	if v, ok := s.logLevel.Load().(mcp.LoggingLevel); ok {
+		return v
+	}
+	return mcp.LoggingLevelError
+}
+
+func (s *session) GetClientInfo() mcp.Implementation {
+	v, _ := s.clientInfo.Load().(mcp.Implementation)
+	return v
+}
+
+func (s *session) SetClientInfo(info mcp.Implementation) { s.clientInfo.Store(info) }
+
+func (s *session) GetClientCapabilities() mcp.ClientCapabilities {
+	v, _ := s.capabilities.Load().(mcp.ClientCapabilities)
+	return v
+}
+
+func (s *session) SetClientCapabilities(c mcp.ClientCapabilities) { s.capabilities.Store(c) }
+
+func (s *session) ProtocolVersion() string {
+	v, _ := s.version.Load().(string)
+	return v
+}
+
+func (s *session) SetProtocolVersion(version string) { s.version.Store(version) }
+
+// drain sits between stdin and the loop, and between the loop and
+// stdout. Reads happen on one goroutine; writes on many (answers are
+// written as calls end).
 type drain struct {
 	in      io.Reader
 	out     io.Writer
@@ -93,19 +324,16 @@ type drain struct {
 	// Input side, owned by the reading goroutine.
 	buf        []byte // bytes read from in: buf[start:end] not yet handed on
 	start, end int
-	ready      []byte // the accepted line being handed to mcp-go
 	discarding bool   // inside a line over max
 	prefix     []byte // the start of that line, to find its id
 	dropped    int    // bytes of it discarded so far
 	eof        bool
 
 	outMu     sync.Mutex // one message at a time on stdout
-	outLine   []byte     // a partial line written by mcp-go
 	outClosed bool       // a write to stdout failed: the session is ending
 
 	mu       sync.Mutex
-	pending  map[idKey]int // requests read and not yet answered
-	count    int           // sum of pending
+	count    int           // messages dispatched and not yet handled
 	draining bool          // the drain waits on changed
 	changed  chan struct{} // closed and replaced when count drops while draining
 
@@ -123,7 +351,7 @@ func newDrain(in io.Reader, out io.Writer, timeout time.Duration, max int, log *
 		max = 1 << 20
 	}
 	return &drain{in: in, out: out, timeout: timeout, max: max, log: log,
-		buf: make([]byte, 64<<10), pending: map[idKey]int{}, changed: make(chan struct{}),
+		buf: make([]byte, 64<<10), changed: make(chan struct{}),
 		stopping: make(chan struct{}), drained: make(chan struct{})}
 }
 
@@ -163,32 +391,37 @@ func (d *drain) startDrain(why string) {
 	})
 }
 
-// Read hands mcp-go one accepted line at a time. At end of input, or once
-// the drain has started, it waits for the drain before reporting EOF.
-func (d *drain) Read(p []byte) (int, error) {
+// run reads stdin and hands dispatch one accepted message at a time,
+// counted in flight until done. At end of input, or once the drain has
+// started, it waits for the drain and returns nil; a read error other
+// than EOF is returned at once.
+func (d *drain) run(dispatch func(msg []byte, h header)) error {
 	for {
 		select {
 		case <-d.stopping:
 			// Nothing read after a signal is started.
 			<-d.drained
-			return 0, io.EOF
+			return nil
 		default:
 		}
-		if len(d.ready) > 0 {
-			n := copy(p, d.ready)
-			d.ready = d.ready[n:]
-			return n, nil
-		}
-		if d.nextLine() {
+		if line, ok := d.nextLine(); ok {
+			if line != nil {
+				h := scanMessage(line, true)
+				d.mu.Lock()
+				d.count++
+				d.mu.Unlock()
+				// The line is in buf, which the next read overwrites.
+				dispatch(bytes.Clone(line), h)
+			}
 			continue
 		}
 		if d.eof {
 			d.startDrain("end of input")
 			<-d.drained
-			return 0, io.EOF
+			return nil
 		}
 		if err := d.fill(); err != nil && !errors.Is(err, io.EOF) {
-			return 0, err
+			return err
 		}
 	}
 }
@@ -216,10 +449,10 @@ func (d *drain) fill() error {
 	return nil
 }
 
-// nextLine takes the next whole line out of buf: an accepted line becomes
-// ready, a batch or an oversized line is answered here. It reports whether
-// it made progress.
-func (d *drain) nextLine() bool {
+// nextLine takes the next whole line out of buf: an accepted line is
+// returned, newline and carriage return trimmed; a batch or an oversized
+// line is answered here (nil). The bool reports whether it made progress.
+func (d *drain) nextLine() ([]byte, bool) {
 	data := d.buf[d.start:d.end]
 	i := bytes.IndexByte(data, '\n')
 	if d.discarding {
@@ -229,12 +462,12 @@ func (d *drain) nextLine() bool {
 			if d.eof {
 				d.finishOversized()
 			}
-			return d.eof && len(data) > 0
+			return nil, d.eof && len(data) > 0
 		}
 		d.dropped += i + 1
 		d.start += i + 1
 		d.finishOversized()
-		return true
+		return nil, true
 	}
 	if i < 0 {
 		if len(data) > d.max {
@@ -244,22 +477,22 @@ func (d *drain) nextLine() bool {
 			d.prefix = append(d.prefix[:0], data[:min(len(data), prefixBytes)]...)
 			d.dropped = len(data)
 			d.start = d.end
-			return true
+			return nil, true
 		}
 		if d.eof && len(data) > 0 {
-			// A last line without a newline: mcp-go's reader takes it too.
+			// A last line without a newline is a message too.
 			i = len(data)
 		} else {
-			return false
+			return nil, false
 		}
 	}
-	line := data[:min(i+1, len(data))]
-	d.start += len(line)
-	body := bytes.TrimRight(line, "\r\n")
+	whole := data[:min(i+1, len(data))]
+	d.start += len(whole)
+	body := bytes.TrimRight(whole, "\r\n")
 	switch {
 	case len(body) > d.max:
 		d.prefix = append(d.prefix[:0], body[:prefixBytes]...)
-		d.dropped = len(line)
+		d.dropped = len(whole)
 		d.finishOversized()
 	case isBatch(body):
 		if json.Valid(body) {
@@ -268,22 +501,16 @@ func (d *drain) nextLine() bool {
 			d.writeError(nil, mcp.PARSE_ERROR, "Parse error")
 		}
 	default:
-		if h := scanMessage(body, true); h.awaitsAnswer() {
-			d.mu.Lock()
-			d.pending[h.id]++
-			d.count++
-			d.mu.Unlock()
-		}
-		d.ready = line
+		return body, true
 	}
-	return true
+	return nil, true
 }
 
 // finishOversized answers the line being discarded.
 func (d *drain) finishOversized() {
 	h := scanMessage(d.prefix, false)
 	var id []byte
-	if h.hasID {
+	if h.hasID && json.Valid(h.rawID) {
 		id = h.rawID
 	}
 	d.writeError(id, mcp.INVALID_REQUEST, fmt.Sprintf(
@@ -310,10 +537,7 @@ func (d *drain) writeError(rawID []byte, code int, message string) {
 	_, _ = d.out.Write(line)
 }
 
-type stdioWriter struct{ d *drain }
-
-// Write passes mcp-go's output on, one message at a time, and settles the
-// requests answered. mcp-go writes each message with one Write.
+// write puts one message on stdout.
 //
 // Before the answer that leaves the client with nothing pending, the log
 // lines held back for a batch (see internal/logging) go out: a client that
@@ -321,8 +545,7 @@ type stdioWriter struct{ d *drain }
 // before the process exits), and the lines of its calls must already be
 // in the pipe. While calls are in flight the lines still go out in
 // batches.
-func (w stdioWriter) Write(p []byte) (int, error) {
-	d := w.d
+func (d *drain) write(p []byte) {
 	d.outMu.Lock()
 	defer d.outMu.Unlock()
 	d.mu.Lock()
@@ -331,98 +554,68 @@ func (w stdioWriter) Write(p []byte) (int, error) {
 	if last {
 		logging.Flush(d.log)
 	}
-	n, err := d.out.Write(p)
-	if err != nil {
+	if _, err := d.out.Write(p); err != nil && !d.outClosed {
 		// The client can no longer read us (it closed its end of
 		// stdout): this answer is lost, and so would be the answer to
 		// anything read from now on, a paid QCC call for a search. So
 		// end as at end of input: nothing more is read, the calls in
 		// flight finish (their answers fail here too) and Serve returns.
-		d.settle(p)
-		if !d.outClosed {
-			d.outClosed = true
-			d.log.Warn("stdio: stdout is closed, the client is gone; ending the session", tint.Err(err))
-			go d.startDrain("stdout closed")
-		}
-		return n, err
+		d.outClosed = true
+		d.log.Warn("stdio: stdout is closed, the client is gone; ending the session", tint.Err(err))
+		go d.startDrain("stdout closed")
 	}
-	d.settle(p[:n])
-	return n, err
 }
 
-func (d *drain) writer() io.Writer { return stdioWriter{d} }
-
-// settle removes the answered ids of the whole lines in b; called with
-// outMu held. Nothing is looked at while no request is pending.
-func (d *drain) settle(b []byte) {
+// done marks one dispatched message handled, its answer (if any)
+// written.
+func (d *drain) done() {
 	d.mu.Lock()
-	idle := d.count == 0
+	d.count--
+	if d.draining {
+		// Only a drain waits: signalling costs nothing before.
+		close(d.changed)
+		d.changed = make(chan struct{})
+	}
 	d.mu.Unlock()
-	if idle && len(d.outLine) == 0 {
-		return
-	}
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			d.outLine = append(d.outLine, b...)
-			return
-		}
-		line := b[:i]
-		if len(d.outLine) > 0 {
-			d.outLine = append(d.outLine, line...)
-			line = d.outLine
-		}
-		if h := scanMessage(line, false); h.isAnswer() {
-			d.mu.Lock()
-			if c := d.pending[h.id]; c > 0 {
-				if c == 1 {
-					delete(d.pending, h.id)
-				} else {
-					d.pending[h.id] = c - 1
-				}
-				d.count--
-				if d.draining {
-					// Only a drain waits: signalling costs nothing before.
-					close(d.changed)
-					d.changed = make(chan struct{})
-				}
-			}
-			d.mu.Unlock()
-		}
-		d.outLine = d.outLine[:0]
-		b = b[i+1:]
-	}
 }
 
 // header is what the drain learns of one JSON-RPC message.
 type header struct {
-	hasID     bool   // a string or number id (null and other kinds: none)
-	id        idKey  // by value
-	rawID     []byte // as written
-	hasMethod bool
-	hasResult bool // a result that is not null
-	hasError  bool
-	complete  bool // the whole object was read (whole=true) and is valid
+	valid           bool   // valid JSON (whole=true)
+	complete        bool   // a JSON object, read whole (whole=true)
+	hasID           bool   // a string or number id (null and other kinds: none)
+	idNotNull       bool   // an id that is not null, of any kind
+	rawID           []byte // the id as written, when idNotNull
+	method          []byte // the method as written, a JSON string
+	methodNotString bool   // a method that is neither a string nor null
 }
 
-// awaitsAnswer reports whether mcp-go will answer the message, as its
-// HandleMessage decides: a valid request with an id and no result (a
-// message with both method and result is taken for a response and never
-// answered).
-func (h header) awaitsAnswer() bool { return h.complete && h.hasID && !h.hasResult }
-
-// isAnswer reports whether an output message answers a request.
-func (h header) isAnswer() bool { return h.hasID && !h.hasMethod && (h.hasResult || h.hasError) }
+// methodIs reports whether the method is name, as encoding/json would
+// decode it.
+func (h header) methodIs(name string) bool {
+	m := h.method
+	if len(m) < 2 || m[0] != '"' {
+		return false
+	}
+	if bytes.IndexByte(m, '\\') < 0 {
+		return string(m[1:len(m)-1]) == name
+	}
+	var s string
+	return json.Unmarshal(m, &s) == nil && s == name
+}
 
 // scanMessage reads the top-level keys of one JSON-RPC object without
 // allocating. With whole, it checks the whole message is valid JSON and
 // reads every key (the last of duplicates wins, as in encoding/json);
-// without, it stops as soon as the message is known to be an answer or
-// not (an answer's result, the bulk of stdout, is never read).
+// without (the start of a line too long to keep), it reads up to the
+// method or the first value cut off, for the id.
 func scanMessage(b []byte, whole bool) header {
 	var h header
-	if whole && !json.Valid(b) {
-		return h
+	if whole {
+		if !json.Valid(b) {
+			return h
+		}
+		h.valid = true
 	}
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
@@ -447,13 +640,6 @@ func scanMessage(b []byte, whole bool) header {
 			return h
 		}
 		i = skipSpace(b, i+1)
-		if !whole && h.hasID && (keyIs(key, "result") || keyIs(key, "error")) {
-			// An answer: its result, the bulk of stdout, is not read.
-			null := bytes.HasPrefix(b[i:], []byte("null"))
-			h.hasResult = keyIs(key, "result") && !null
-			h.hasError = keyIs(key, "error") && !null
-			return h
-		}
 		valEnd := skipValue(b, i)
 		if valEnd < 0 {
 			return h
@@ -462,19 +648,21 @@ func scanMessage(b []byte, whole bool) header {
 		null := string(val) == "null"
 		switch {
 		case keyIs(key, "id"):
-			h.hasID, h.rawID = false, nil
-			if k, ok := idOf(val); ok {
-				h.hasID, h.id, h.rawID = true, k, val
+			h.idNotNull, h.rawID = !null, nil
+			if !null {
+				h.rawID = val
 			}
+			h.hasID = val[0] == '"' || val[0] == '-' || val[0] >= '0' && val[0] <= '9'
 		case keyIs(key, "method"):
-			h.hasMethod = true
-			if !whole {
-				return h // a request or notification, not an answer
+			h.method, h.methodNotString = nil, false
+			if val[0] == '"' {
+				h.method = val
+			} else if !null {
+				h.methodNotString = true
 			}
-		case keyIs(key, "result"):
-			h.hasResult = !null
-		case keyIs(key, "error"):
-			h.hasError = !null
+			if !whole {
+				return h
+			}
 		}
 		i = skipSpace(b, valEnd)
 		if i < len(b) && b[i] == ',' {
@@ -585,4 +773,25 @@ func keyIs(raw []byte, name string) bool {
 		n++
 	}
 	return n == len(name)
+}
+
+// hex4 reads four hex digits.
+func hex4(b []byte) (rune, bool) {
+	if len(b) != 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
