@@ -51,6 +51,10 @@ type Peek struct {
 func NewBody(data []byte) *Body {
 	b := &Body{}
 	b.r.Reset(data)
+	if scan(data, &b.peek) {
+		return b
+	}
+	b.peek = Peek{}
 	// Decoded into the Body itself: a message of its own would be one
 	// more allocation, as Unmarshal takes its address.
 	msg := &b.msg

@@ -41,6 +41,13 @@ var peekSeeds = []string{
 	`{"method":"x","id":{"a":[1,2]}}`,
 	`{"method":"x","id":1,"id":"two"}`,
 	` {"method" : "x" , "id" : 1 } `,
+	`{"m\u0065thod":"x","id":1}`,
+	`{"method":"x","paramſ":{"name":"y"}}`,
+	`{"method":"x","params":{"nameK":"y","name":"z"}}`,
+	`{"method":"x","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"a","IO.MODELCONTEXTPROTOCOL/PROTOCOLVERSION":"b"}}}`,
+	`{"method":"x","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"},"_META":null}}`,
+	`{"method":"x","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}},"Params":{"name":"n"}}`,
+	`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"search","arguments":{"company":"企查查科技有限公司","x":[{"y":"}"}]},"_meta":{"progressToken":1,"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`,
 }
 
 // FuzzPeekMatchesUnmarshal holds NewBody to what the two decodings it

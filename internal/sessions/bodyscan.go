@@ -1,0 +1,231 @@
+package sessions
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// scan fills p from data in one pass when data is a message of the usual
+// shape, and reports whether it did; otherwise p is left for Unmarshal,
+// which NewBody falls back to. The usual shape: a valid JSON object whose
+// keys, where they matter (the top level, params, params._meta), are
+// ASCII without escapes, each of the keys read at most once, and whose
+// method, params.name and protocol version are null or strings without
+// escapes. Anything else (a duplicate, a key that only case folding of
+// Unicode or an escape could match, a value of another type) is left to
+// Unmarshal, so p means what it always meant: FuzzPeekMatchesUnmarshal
+// holds the two together.
+//
+// It costs a validation pass and a walk of the top levels, where
+// Unmarshal's reflection into the struct cost three times that on the
+// HTTP front's every POST.
+func scan(data []byte, p *Peek) bool {
+	if !json.Valid(data) {
+		return false
+	}
+	i := skipWS(data, 0)
+	if data[i] != '{' {
+		return false
+	}
+	var seenMethod, seenID, seenParams bool
+	ok := members(data, i, func(key, val []byte) bool {
+		switch {
+		case !plainKey(key):
+			return false
+		case foldEq(key, "method"):
+			if seenMethod {
+				return false
+			}
+			seenMethod = true
+			s, ok := stringValue(val)
+			p.Method = s
+			return ok
+		case foldEq(key, "id"):
+			if seenID {
+				return false
+			}
+			seenID = true
+			p.ID = json.RawMessage(val)
+			return true
+		case foldEq(key, "params"):
+			if seenParams {
+				return false
+			}
+			seenParams = true
+			return scanParams(val, p)
+		}
+		return true
+	})
+	if !ok {
+		return false
+	}
+	p.OK, p.NameOK = true, true
+	return true
+}
+
+// scanParams reads params.name and params._meta's protocol version.
+func scanParams(val []byte, p *Peek) bool {
+	if isNull(val) {
+		return true
+	}
+	if val[0] != '{' {
+		return false
+	}
+	var seenName, seenMeta bool
+	return members(val, 0, func(key, v []byte) bool {
+		switch {
+		case !plainKey(key):
+			return false
+		case foldEq(key, "name"):
+			if seenName {
+				return false
+			}
+			seenName = true
+			s, ok := stringValue(v)
+			p.Name = s
+			return ok
+		case foldEq(key, "_meta"):
+			if seenMeta {
+				return false
+			}
+			seenMeta = true
+			if isNull(v) {
+				return true
+			}
+			if v[0] != '{' {
+				return false
+			}
+			seenVersion := false
+			return members(v, 0, func(key, v []byte) bool {
+				switch {
+				case !plainKey(key):
+					return false
+				case foldEq(key, "io.modelcontextprotocol/protocolversion"):
+					if seenVersion {
+						return false
+					}
+					seenVersion = true
+					s, ok := stringValue(v)
+					p.ProtocolVersion = s
+					return ok
+				}
+				return true
+			})
+		}
+		return true
+	})
+}
+
+// stringValue is a null or a string without escapes as Unmarshal decodes
+// it into a string; ok is false for anything else.
+func stringValue(v []byte) (string, bool) {
+	if isNull(v) {
+		return "", true
+	}
+	if v[0] != '"' || !plainString(v) {
+		return "", false
+	}
+	return string(v[1 : len(v)-1]), true
+}
+
+func isNull(v []byte) bool { return string(v) == "null" }
+
+// plainKey reports whether a key can match a field only as its ASCII
+// letters do: no escapes and no byte outside ASCII (encoding/json folds
+// some Unicode letters onto ASCII ones: ſ is s, K is k).
+func plainKey(key []byte) bool {
+	for _, c := range key {
+		if c == '\\' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// foldEq reports whether key is name, a lower-case ASCII field name, as
+// encoding/json matches keys to fields: ASCII case aside.
+func foldEq(key []byte, name string) bool {
+	if len(key) != len(name) {
+		return false
+	}
+	for i, c := range key {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != name[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// members calls fn with each key (between its quotes) and value of the
+// object at data[i], which is valid JSON, until fn returns false; it
+// reports whether fn never did.
+func members(data []byte, i int, fn func(key, val []byte) bool) bool {
+	i = skipWS(data, i+1)
+	if data[i] == '}' {
+		return true
+	}
+	for {
+		kEnd := stringEnd(data, i)
+		key := data[i+1 : kEnd-1]
+		i = skipWS(data, kEnd) // at ':'
+		i = skipWS(data, i+1)
+		vEnd := valueEnd(data, i)
+		if !fn(key, data[i:vEnd]) {
+			return false
+		}
+		i = skipWS(data, vEnd)
+		if data[i] == '}' {
+			return true
+		}
+		i = skipWS(data, i+1) // past ','
+	}
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index after the string at b[i] ('"').
+func stringEnd(b []byte, i int) int {
+	for j := i + 1; ; j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+}
+
+// valueEnd returns the index after the valid JSON value at b[i].
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; ; j++ {
+			switch b[j] {
+			case '"':
+				j = stringEnd(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+	}
+	j := i
+	for j < len(b) && bytes.IndexByte([]byte(",}] \t\r\n"), b[j]) < 0 {
+		j++
+	}
+	return j
+}
