@@ -33,26 +33,12 @@ func scan(data []byte, p *Peek) bool {
 		case !plainKey(key):
 			return false
 		case foldEq(key, "method"):
-			if seenMethod {
-				return false
-			}
-			seenMethod = true
-			s, ok := stringValue(val)
-			p.Method = s
-			return ok
+			return first(&seenMethod) && setString(&p.Method, val)
 		case foldEq(key, "id"):
-			if seenID {
-				return false
-			}
-			seenID = true
 			p.ID = json.RawMessage(val)
-			return true
+			return first(&seenID)
 		case foldEq(key, "params"):
-			if seenParams {
-				return false
-			}
-			seenParams = true
-			return scanParams(val, p)
+			return first(&seenParams) && scanParams(val, p)
 		}
 		return true
 	})
@@ -77,18 +63,11 @@ func scanParams(val []byte, p *Peek) bool {
 		case !plainKey(key):
 			return false
 		case foldEq(key, "name"):
-			if seenName {
-				return false
-			}
-			seenName = true
-			s, ok := stringValue(v)
-			p.Name = s
-			return ok
+			return first(&seenName) && setString(&p.Name, v)
 		case foldEq(key, "_meta"):
-			if seenMeta {
+			if !first(&seenMeta) {
 				return false
 			}
-			seenMeta = true
 			if isNull(v) {
 				return true
 			}
@@ -101,13 +80,7 @@ func scanParams(val []byte, p *Peek) bool {
 				case !plainKey(key):
 					return false
 				case foldEq(key, "io.modelcontextprotocol/protocolversion"):
-					if seenVersion {
-						return false
-					}
-					seenVersion = true
-					s, ok := stringValue(v)
-					p.ProtocolVersion = s
-					return ok
+					return first(&seenVersion) && setString(&p.ProtocolVersion, v)
 				}
 				return true
 			})
@@ -116,16 +89,26 @@ func scanParams(val []byte, p *Peek) bool {
 	})
 }
 
-// stringValue is a null or a string without escapes as Unmarshal decodes
-// it into a string; ok is false for anything else.
-func stringValue(v []byte) (string, bool) {
+// first reports whether a key is read for the first time: a key read
+// twice is left to Unmarshal.
+func first(seen *bool) bool {
+	again := *seen
+	*seen = true
+	return !again
+}
+
+// setString stores v, a null or a string without escapes, in *dst as
+// Unmarshal decodes it into a string (null leaves it); it reports false
+// for anything else.
+func setString(dst *string, v []byte) bool {
 	if isNull(v) {
-		return "", true
+		return true
 	}
 	if v[0] != '"' || !plainString(v) {
-		return "", false
+		return false
 	}
-	return string(v[1 : len(v)-1]), true
+	*dst = string(v[1 : len(v)-1])
+	return true
 }
 
 func isNull(v []byte) bool { return string(v) == "null" }
