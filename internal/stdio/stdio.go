@@ -79,7 +79,7 @@ func Serve(ctx context.Context, s *server.MCPServer, stdin io.Reader, stdout io.
 		<-d.drained
 	}
 	cancelRequests()
-	l.wg.Wait()
+	l.closeAndWait()
 	if err == nil || errors.Is(err, io.EOF) {
 		return nil
 	}
@@ -100,7 +100,31 @@ type loop struct {
 	d     *drain
 	ctx   context.Context // the session's; ends after the drain
 	calls chan call
-	wg    sync.WaitGroup
+
+	mu     sync.Mutex // guards closed against wg's Add
+	closed bool       // Serve is waiting for the handlers: start no more
+	wg     sync.WaitGroup
+}
+
+// spawn runs f on a goroutine Serve waits for, unless Serve is already
+// waiting (a message read at the drain's timeout); it reports whether f
+// runs.
+func (l *loop) spawn(f func()) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false
+	}
+	l.wg.Go(f)
+	return true
+}
+
+// closeAndWait starts no more handlers and waits for those running.
+func (l *loop) closeAndWait() {
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+	l.wg.Wait()
 }
 
 // call is one message for a worker.
@@ -135,7 +159,9 @@ func (l *loop) dispatch(msg []byte, h header) {
 		// Requests (and answers to the server) run off the reader: a
 		// handler that blocks, such as subscriptions/listen, must not
 		// stall it.
-		l.wg.Go(func() { l.handle(c) })
+		if !l.spawn(func() { l.handle(c) }) {
+			l.d.done()
+		}
 	default:
 		// Notifications keep their order.
 		l.handle(c)
@@ -407,9 +433,19 @@ func (d *drain) run(dispatch func(msg []byte, h header)) error {
 		if line, ok := d.nextLine(); ok {
 			if line != nil {
 				h := scanMessage(line, true)
+				// Counted under the lock the drain reads the count with:
+				// either the drain waits for this message, or the drain
+				// began first and the message is not started (Serve may
+				// already be past waiting for its handlers).
 				d.mu.Lock()
-				d.count++
+				late := d.draining
+				if !late {
+					d.count++
+				}
 				d.mu.Unlock()
+				if late {
+					continue
+				}
 				// The line is in buf, which the next read overwrites.
 				dispatch(bytes.Clone(line), h)
 			}
