@@ -286,17 +286,23 @@ func TestLimiterShared(t *testing.T) {
 		t.Fatalf("%d waits took %s; a shared %g/s limit needs at least %s", calls, el, rate, want)
 	}
 
-	// The bucket is drained now: a deadline before the next slot fails at once.
+	// The bucket is drained now: a deadline before the next slot (1/rate,
+	// 50 ms, after the slot ls[0] just took) fails at once, with
+	// ErrRateDeadline and before the deadline itself, not by sleeping to
+	// it. The deadline leaves room for a Redis round trip on a loaded
+	// machine under the race detector (one took 4.4 ms in CI).
+	const deadline = 30 * time.Millisecond
 	for ls[0].Wait(ctx) == nil && time.Since(start) < 5*time.Second {
-		dctx, cancel := context.WithTimeout(ctx, 5*time.Millisecond)
+		dctx, cancel := context.WithTimeout(ctx, deadline)
 		t0 := time.Now()
 		err := ls[1].Wait(dctx)
+		took := time.Since(t0)
 		cancel()
 		if err == nil {
 			continue // the slot came just in time; try again
 		}
-		if !errors.Is(err, ErrRateDeadline) || time.Since(t0) > 4*time.Millisecond {
-			t.Fatalf("Wait with a short deadline: %v after %s", err, time.Since(t0))
+		if !errors.Is(err, ErrRateDeadline) || took >= deadline {
+			t.Fatalf("Wait with a %s deadline: %v after %s", deadline, err, took)
 		}
 		return
 	}
