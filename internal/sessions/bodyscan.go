@@ -1,8 +1,9 @@
 package sessions
 
 import (
-	"bytes"
 	"encoding/json"
+
+	"github.com/qcc-mcp/qcc-mcp/internal/jsonskip"
 )
 
 // scan fills p from data in one pass when data is a message of the usual
@@ -23,7 +24,7 @@ func scan(data []byte, p *Peek) bool {
 	if !json.Valid(data) {
 		return false
 	}
-	i := skipWS(data, 0)
+	i := jsonskip.Space(data, 0)
 	if data[i] != '{' {
 		return false
 	}
@@ -143,72 +144,26 @@ func foldEq(key []byte, name string) bool {
 }
 
 // members calls fn with each key (between its quotes) and value of the
-// object at data[i], which is valid JSON, until fn returns false; it
-// reports whether fn never did.
+// object at data[i], which is valid JSON (so no end is missing), until fn
+// returns false; it reports whether fn never did.
 func members(data []byte, i int, fn func(key, val []byte) bool) bool {
-	i = skipWS(data, i+1)
+	i = jsonskip.Space(data, i+1)
 	if data[i] == '}' {
 		return true
 	}
 	for {
-		kEnd := stringEnd(data, i)
+		kEnd := jsonskip.String(data, i)
 		key := data[i+1 : kEnd-1]
-		i = skipWS(data, kEnd) // at ':'
-		i = skipWS(data, i+1)
-		vEnd := valueEnd(data, i)
+		i = jsonskip.Space(data, kEnd) // at ':'
+		i = jsonskip.Space(data, i+1)
+		vEnd := jsonskip.Value(data, i)
 		if !fn(key, data[i:vEnd]) {
 			return false
 		}
-		i = skipWS(data, vEnd)
+		i = jsonskip.Space(data, vEnd)
 		if data[i] == '}' {
 			return true
 		}
-		i = skipWS(data, i+1) // past ','
+		i = jsonskip.Space(data, i+1) // past ','
 	}
-}
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// stringEnd returns the index after the string at b[i] ('"').
-func stringEnd(b []byte, i int) int {
-	for j := i + 1; ; j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
-		}
-	}
-}
-
-// valueEnd returns the index after the valid JSON value at b[i].
-func valueEnd(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return stringEnd(b, i)
-	case '{', '[':
-		depth := 0
-		for j := i; ; j++ {
-			switch b[j] {
-			case '"':
-				j = stringEnd(b, j) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return j + 1
-				}
-			}
-		}
-	}
-	j := i
-	for j < len(b) && bytes.IndexByte([]byte(",}] \t\r\n"), b[j]) < 0 {
-		j++
-	}
-	return j
 }

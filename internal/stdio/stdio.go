@@ -33,6 +33,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/jsonskip"
 	"github.com/qcc-mcp/qcc-mcp/internal/logging"
 )
 
@@ -653,11 +654,11 @@ func scanMessage(b []byte, whole bool) header {
 		}
 		h.valid = true
 	}
-	i := skipSpace(b, 0)
+	i := jsonskip.Space(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return h
 	}
-	i = skipSpace(b, i+1)
+	i = jsonskip.Space(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		h.complete = whole
 		return h
@@ -666,17 +667,17 @@ func scanMessage(b []byte, whole bool) header {
 		if b[i] != '"' {
 			return h
 		}
-		keyEnd := skipString(b, i)
+		keyEnd := jsonskip.String(b, i)
 		if keyEnd < 0 {
 			return h
 		}
 		key := b[i+1 : keyEnd-1]
-		i = skipSpace(b, keyEnd)
+		i = jsonskip.Space(b, keyEnd)
 		if i >= len(b) || b[i] != ':' {
 			return h
 		}
-		i = skipSpace(b, i+1)
-		valEnd := skipValue(b, i)
+		i = jsonskip.Space(b, i+1)
+		valEnd := jsonskip.Value(b, i)
 		if valEnd < 0 {
 			return h
 		}
@@ -700,9 +701,9 @@ func scanMessage(b []byte, whole bool) header {
 				return h
 			}
 		}
-		i = skipSpace(b, valEnd)
+		i = jsonskip.Space(b, valEnd)
 		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
+			i = jsonskip.Space(b, i+1)
 			continue
 		}
 		if i < len(b) && b[i] == '}' {
@@ -711,75 +712,6 @@ func scanMessage(b []byte, whole bool) header {
 		return h
 	}
 	return h
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string starting at b[i] ('"'),
-// or -1.
-func skipString(b []byte, i int) int {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
-		}
-	}
-	return -1
-}
-
-// skipValue returns the index after the value starting at b[i], or -1.
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				k := skipString(b, j)
-				if k < 0 {
-					return -1
-				}
-				j = k - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return -1
-	default:
-		j := i
-		for j < len(b) && !endsScalar(b[j]) {
-			j++
-		}
-		if j == i {
-			return -1
-		}
-		return j
-	}
-}
-
-func endsScalar(c byte) bool {
-	switch c {
-	case ',', '}', ']', ' ', '\t', '\r', '\n':
-		return true
-	}
-	return false
 }
 
 // keyIs compares a raw object key with a lower-case ASCII name as
