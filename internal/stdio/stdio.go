@@ -138,11 +138,7 @@ type call struct {
 // copy the loop owns) and what the drain read of it. Every message that
 // gets here counts as in flight until it is handled.
 func (l *loop) dispatch(msg []byte, h header) {
-	var rawID []byte
-	if h.idNotNull {
-		rawID = h.rawID
-	}
-	c := call{msg: msg, rawID: rawID}
+	c := call{msg: msg, rawID: h.rawID}
 	switch {
 	case !h.valid:
 		l.d.writeError(nil, mcp.PARSE_ERROR, "Parse error")
@@ -193,7 +189,6 @@ func (l *loop) handle(c call) {
 				// one in mcp-go. Its value could hold anything it was
 				// handed: the log gets its type and the stack.
 				l.d.log.Error("stdio: panic while handling a message", "panic_type", fmt.Sprintf("%T", r), "stack", string(debug.Stack()))
-				resp = nil
 				if c.rawID != nil {
 					l.d.writeError(c.rawID, mcp.INTERNAL_ERROR, "internal error")
 				}
