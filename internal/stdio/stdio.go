@@ -35,6 +35,7 @@ import (
 
 	"github.com/qcc-mcp/qcc-mcp/internal/jsonskip"
 	"github.com/qcc-mcp/qcc-mcp/internal/logging"
+	"github.com/qcc-mcp/qcc-mcp/internal/rpcjson"
 )
 
 // Serve serves JSON-RPC on stdin and stdout until stdin ends, ctx is
@@ -199,7 +200,7 @@ func (l *loop) handle(c call) {
 	if resp == nil {
 		return
 	}
-	b, err := encode(resp)
+	b, err := rpcjson.Encode(resp)
 	if err != nil {
 		l.d.log.Error("stdio: an answer could not be encoded", tint.Err(err))
 		if c.rawID != nil {
@@ -216,7 +217,7 @@ func (l *loop) notifications(ch <-chan mcp.JSONRPCNotification) {
 	for {
 		select {
 		case n := <-ch:
-			b, err := encode(n)
+			b, err := rpcjson.Encode(n)
 			if err != nil {
 				l.d.log.Error("stdio: a notification could not be encoded", tint.Err(err))
 				continue
@@ -226,45 +227,6 @@ func (l *loop) notifications(ch <-chan mcp.JSONRPCNotification) {
 			return
 		}
 	}
-}
-
-// encode is json.Marshal(msg) and a newline, byte for byte, with one
-// pass less over a tool's result: mcp-go's CallToolResult.MarshalJSON is
-// json.Marshal's own output, compact and escaped already, which
-// json.Marshal of the envelope would scan and copy again.
-func encode(msg mcp.JSONRPCMessage) ([]byte, error) {
-	if r, ok := msg.(mcp.JSONRPCResponse); ok && r.JSONRPC == mcp.JSONRPC_VERSION {
-		var result json.Marshaler
-		switch v := r.Result.(type) {
-		case *mcp.CallToolResult:
-			if v != nil {
-				result = v
-			}
-		case mcp.CallToolResult:
-			result = v
-		}
-		if result != nil {
-			id, err := json.Marshal(r.ID)
-			if err != nil {
-				return nil, err
-			}
-			body, err := result.MarshalJSON()
-			if err != nil {
-				return nil, err
-			}
-			b := make([]byte, 0, len(`{"jsonrpc":"2.0","id":,"result":}`)+len(id)+len(body)+1)
-			b = append(b, `{"jsonrpc":"2.0","id":`...)
-			b = append(b, id...)
-			b = append(b, `,"result":`...)
-			b = append(b, body...)
-			return append(b, '}', '\n'), nil
-		}
-	}
-	b, err := json.Marshal(msg)
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
 }
 
 // session is the one client session of a stdio server, as mcp-go's own
