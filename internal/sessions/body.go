@@ -12,6 +12,7 @@ import (
 // and time limits) hands the body on as a *Body in r.Body; LegacyGuard
 // then neither reads it again nor decodes it again.
 type Body struct {
+	data []byte
 	r    bytes.Reader
 	peek Peek
 	msg  peekMessage
@@ -44,17 +45,21 @@ type Peek struct {
 	ID              json.RawMessage // the id as sent (a slice of the body); nil without one
 	Name            string          // params.name
 	ProtocolVersion string          // params._meta["io.modelcontextprotocol/protocolVersion"]
+	// Meta reports that params._meta may carry something (a progress
+	// token, say): it is there and not null, or the body was not of the
+	// shape read in one pass (see scan), so nobody looked.
+	Meta bool
 }
 
 // NewBody returns data as a request body, decoded once. The Body keeps
 // data: the caller must not change it.
 func NewBody(data []byte) *Body {
-	b := &Body{}
+	b := &Body{data: data}
 	b.r.Reset(data)
 	if scan(data, &b.peek) {
 		return b
 	}
-	b.peek = Peek{}
+	b.peek = Peek{Meta: true}
 	// Decoded into the Body itself: a message of its own would be one
 	// more allocation, as Unmarshal takes its address.
 	msg := &b.msg
@@ -64,6 +69,10 @@ func NewBody(data []byte) *Body {
 	b.peek.Name, b.peek.ProtocolVersion = msg.Params.Name.s, msg.Params.Meta.ProtocolVersion
 	return b
 }
+
+// Bytes returns the whole body, however much of it was read; the caller
+// must not change it.
+func (b *Body) Bytes() []byte { return b.data }
 
 // Peek returns what the decoding found.
 func (b *Body) Peek() *Peek { return &b.peek }

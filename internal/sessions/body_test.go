@@ -47,6 +47,9 @@ var peekSeeds = []string{
 	`{"method":"x","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"a","IO.MODELCONTEXTPROTOCOL/PROTOCOLVERSION":"b"}}}`,
 	`{"method":"x","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"},"_META":null}}`,
 	`{"method":"x","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}},"Params":{"name":"n"}}`,
+	`{"method":"x","params":{"_meta":null}}`,
+	`{"method":"x","params":{"_Meta":{}}}`,
+	`{"method":"x","params":{"_meta":null,"_meta":{"progressToken":1}}}`,
 	`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"search","arguments":{"company":"企查查科技有限公司","x":[{"y":"}"}]},"_meta":{"progressToken":1,"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`,
 }
 
@@ -92,6 +95,14 @@ func FuzzPeekMatchesUnmarshal(f *testing.F) {
 				p.ProtocolVersion != guard.Params.Meta.ProtocolVersion {
 				t.Fatalf("peek %+v, the guard's decoding %+v", p, guard)
 			}
+		}
+		var meta struct {
+			Params struct {
+				Meta json.RawMessage `json:"_meta"`
+			} `json:"params"`
+		}
+		if !p.Meta && (json.Unmarshal(data, &meta) != nil || meta.Params.Meta != nil && string(meta.Params.Meta) != "null") {
+			t.Fatalf("Meta false, but params._meta is %s", meta.Params.Meta)
 		}
 		if frontOK && p.Name != front.Params.Name {
 			t.Fatalf("name %q, the front's decoding %q", p.Name, front.Params.Name)

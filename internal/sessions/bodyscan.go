@@ -75,6 +75,7 @@ func scanParams(val []byte, p *Peek) bool {
 			if v[0] != '{' {
 				return false
 			}
+			p.Meta = true
 			seenVersion := false
 			return members(v, 0, func(key, v []byte) bool {
 				switch {
