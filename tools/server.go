@@ -137,6 +137,9 @@ func NewServer(b guard.Upstream, o Options) *server.MCPServer {
 	o.defaults()
 	o.answered = newAnswered(o.Demo)
 	opts := []server.ServerOption{
+		// Hooks others can add to (the HTTP front follows the sessions
+		// with them); ServerOptions may bring hooks of their own instead.
+		server.WithHooks(&server.Hooks{}),
 		server.WithToolCapabilities(false),
 		server.WithResourceCapabilities(false, false),
 		server.WithPromptCapabilities(false),

@@ -20,7 +20,7 @@ import (
 // on (a pool worker or the connection's) and what the pool's Acquire
 // told it, as the tools' middleware would ask, and how long that took.
 func whereServer(p *callpool.Pool) *server.MCPServer {
-	s := server.NewMCPServer("front-test", "1", server.WithToolCapabilities(false))
+	s := server.NewMCPServer("front-test", "1", server.WithToolCapabilities(false), server.WithHooks(&server.Hooks{}))
 	s.AddTool(mcp.NewTool("where"), func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		buf := make([]byte, 64<<10)
 		stack := string(buf[:runtime.Stack(buf, false)])

@@ -74,7 +74,10 @@ type Options struct {
 type Front struct {
 	opts       Options
 	log        *slog.Logger
+	mcp        *server.MCPServer
 	streamable *server.StreamableHTTPServer
+	legacy     *legacySessions // for answerCall; nil: mcp-go answers every call
+	versions   []string        // the protocol versions the streamable server supports
 	sessions   *sessions.Manager
 	sse        *server.SSEServer
 	auth       *auth.Authenticator
@@ -117,11 +120,13 @@ func New(s *server.MCPServer, o Options) *Front {
 	if o.SSEWriteTimeout <= 0 {
 		o.SSEWriteTimeout = DefaultSSEWriteTimeout
 	}
-	f := &Front{opts: o, log: o.Logger, auth: a, sseByID: map[string]*sseStream{}}
+	f := &Front{opts: o, log: o.Logger, mcp: s, auth: a, sseByID: map[string]*sseStream{}}
 	f.sessions = sessions.NewManager(o.SessionStore, sessions.Config{IdleTTL: o.SessionIdleTTL, MaxSessions: o.MaxSessions, Logger: o.Logger})
 	// The resolver, not WithSessionIdManager: see sessions.Manager.
 	f.streamable = server.NewStreamableHTTPServer(s, server.WithSessionIdManagerResolver(f.sessions),
 		server.WithSessionIdleTTL(o.SessionIdleTTL), server.WithStreamableHTTPLogger(o.Logger))
+	f.legacy = newLegacySessions(s, o.SessionIdleTTL)
+	f.versions = server.FilterSupportedVersions(f.streamable)
 	f.sse = server.NewSSEServer(s, server.WithSSEEndpoint("/sse"), server.WithMessageEndpoint("/message"),
 		server.WithSessionIDGenerator(f.newSSESession))
 	return f
@@ -142,7 +147,7 @@ func (f *Front) OpenSSEStreams() int64 { return f.streams.Load() }
 // Handler returns the front's handler, for Serve and for tests.
 func (f *Front) Handler() http.Handler {
 	protected := http.NewServeMux()
-	protected.Handle("/mcp", f.serveMCP(f.sessions.LegacyGuard("/mcp", f.streamable)))
+	protected.Handle("/mcp", f.serveMCP(f.sessions.LegacyGuard("/mcp", http.HandlerFunc(f.serveStreamable))))
 	protected.Handle("/sse", f.limitStreams(f.boundSSEStream(f.sse.SSEHandler())))
 	protected.Handle("/message", f.boundSSEQueue(f.sse.MessageHandler()))
 	if f.opts.Metrics != nil && f.opts.MetricsAddr == "" {

@@ -28,8 +28,10 @@ const testToken = "test-bearer-token-0123456789"
 
 // echoServer is an MCP server with one tool, "echo", that answers with its
 // "text" argument: the front knows nothing of QCC, so neither do its tests.
+// It has hooks, as tools.NewServer's server has, so the front answers
+// plain legacy calls itself (answerCall), as it does in the product.
 func echoServer() *server.MCPServer {
-	s := server.NewMCPServer("front-test", "1", server.WithToolCapabilities(false))
+	s := server.NewMCPServer("front-test", "1", server.WithToolCapabilities(false), server.WithHooks(&server.Hooks{}))
 	s.AddTool(mcp.NewTool("echo", mcp.WithString("text")), func(_ context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return mcp.NewToolResultText("echo: " + req.GetString("text", "")), nil
 	})

@@ -1,0 +1,181 @@
+package httpfront
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/qcc-mcp/qcc-mcp/internal/testkit"
+)
+
+// pathServer has one tool, "who", whose answer names the session it
+// runs in and the client that session was initialized by, in a
+// structured result with characters encoding/json escapes; paths records,
+// for each call, whether it came through mcp-go's streamable handler
+// ("mcp-go") or the front's own answer ("front").
+func pathServer() (*server.MCPServer, *pathLog) {
+	log := &pathLog{}
+	s := server.NewMCPServer("front-test", "1", server.WithToolCapabilities(false), server.WithHooks(&server.Hooks{}))
+	s.AddTool(mcp.NewTool("who"), func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		buf := make([]byte, 64<<10)
+		stack := string(buf[:runtime.Stack(buf, false)])
+		log.add(stack)
+		id, client := "", ""
+		if cs := server.ClientSessionFromContext(ctx); cs != nil {
+			id = cs.SessionID()
+			if ci, ok := cs.(server.SessionWithClientInfo); ok {
+				client = ci.GetClientInfo().Name
+			}
+		}
+		return mcp.NewToolResultStructured(map[string]any{"session": id, "client": client, "note": "<企查查> & \u2028"},
+			"session "+id+" of "+client+" <&>"), nil
+	})
+	return s, log
+}
+
+type pathLog struct {
+	mu    sync.Mutex
+	paths []string
+}
+
+func (l *pathLog) add(stack string) {
+	p := "front"
+	if strings.Contains(stack, "(*StreamableHTTPServer).handlePost") {
+		p = "mcp-go"
+	}
+	l.mu.Lock()
+	l.paths = append(l.paths, p)
+	l.mu.Unlock()
+}
+
+func (l *pathLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := l.paths
+	l.paths = nil
+	return p
+}
+
+// post sends a tools/call body in session sid and returns the status,
+// Content-Type and body of the answer.
+func post(t *testing.T, url, sid, body string, header map[string]string) (int, string, string) {
+	t.Helper()
+	h := map[string]string{server.HeaderKeySessionID: sid, mcp.HeaderProtocolVersion: mcp.ProtocolVersion20250618}
+	for k, v := range header {
+		h[k] = v
+	}
+	resp := do(t, "POST", url+"/mcp", body, testkit.MCPHeaders(h))
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+}
+
+// TestPlainCallsAnsweredAsMCPGoWould: a plain tools/call of a legacy
+// session is answered by the front itself, in the session mcp-go
+// registered at initialize, with the bytes, status and Content-Type
+// mcp-go's handler writes for the same call (which it still serves when
+// the call carries _meta); and whatever the front does not answer gets
+// mcp-go's answer as before.
+func TestPlainCallsAnsweredAsMCPGoWould(t *testing.T) {
+	s, paths := pathServer()
+	_, ts := serveFront(t, s, testOptions())
+	sid := initializeLegacy(t, ts.URL)
+
+	const plain = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"who","arguments":{}}}`
+	const withMeta = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"who","arguments":{},"_meta":{}}}`
+	code, ctype, front := post(t, ts.URL, sid, plain, nil)
+	if got := paths.take(); len(got) != 1 || got[0] != "front" {
+		t.Fatalf("the plain call went through %v, want the front's own answer", got)
+	}
+	wantCode, wantType, viaMCPGo := post(t, ts.URL, sid, withMeta, nil)
+	if got := paths.take(); len(got) != 1 || got[0] != "mcp-go" {
+		t.Fatalf("the call with _meta went through %v, want mcp-go's handler", got)
+	}
+	if code != wantCode || ctype != wantType || front != viaMCPGo {
+		t.Errorf("the front answered %d %q\n%s\nmcp-go answers %d %q\n%s", code, ctype, front, wantCode, wantType, viaMCPGo)
+	}
+	if !strings.Contains(front, `"session":"`+sid+`"`) || !strings.Contains(front, `"client":"t"`) {
+		t.Errorf("the call did not run in the initialized session %s: %s", sid, front)
+	}
+
+	// An unknown tool: mcp-go's error, through the front.
+	const unknown = `{"jsonrpc":"2.0","id":"u","method":"tools/call","params":{"name":"nope"}}`
+	code, ctype, front = post(t, ts.URL, sid, unknown, nil)
+	wantCode, wantType, viaMCPGo = post(t, ts.URL, sid, strings.Replace(unknown, `"nope"`, `"nope","_meta":{}`, 1), nil)
+	if code != wantCode || ctype != wantType || front != viaMCPGo {
+		t.Errorf("unknown tool: the front answered %d %q %s, mcp-go %d %q %s", code, ctype, front, wantCode, wantType, viaMCPGo)
+	}
+
+	// What the front leaves to mcp-go, answered as mcp-go answers it.
+	for _, c := range []struct {
+		name   string
+		sid    string
+		header map[string]string
+		want   int
+	}{
+		{"a Content-Type that is not JSON", sid, map[string]string{"Content-Type": "text/plain"}, http.StatusBadRequest},
+		{"an unknown protocol version", sid, map[string]string{mcp.HeaderProtocolVersion: "1999-01-01"}, http.StatusBadRequest},
+		{"a session nobody issued", "mcp-session-0123456789abcdef0123456789abcdef", nil, http.StatusNotFound},
+	} {
+		if code, _, body := post(t, ts.URL, c.sid, plain, c.header); code != c.want {
+			t.Errorf("%s: %d %s, want %d", c.name, code, body, c.want)
+		}
+	}
+	if got := paths.take(); len(got) != 0 {
+		t.Errorf("refused calls reached the tool: %v", got)
+	}
+
+	if resp := do(t, "DELETE", ts.URL+"/mcp", "", map[string]string{server.HeaderKeySessionID: sid,
+		mcp.HeaderProtocolVersion: mcp.ProtocolVersion20250618}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE: %d", resp.StatusCode)
+	}
+	if code, _, body := post(t, ts.URL, sid, plain, nil); code != http.StatusNotFound {
+		t.Errorf("a call after DELETE: %d %s, want 404", code, body)
+	}
+}
+
+// TestAnsweredCallsKeepTheSessionAlive: a session used for nothing but
+// plain calls, which the front answers, keeps the state mcp-go holds for
+// it (here: who initialized it) past mcp-go's idle timeout, because one
+// call in a while still goes through mcp-go's handler and counts as use.
+func TestAnsweredCallsKeepTheSessionAlive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out an idle timeout")
+	}
+	s, paths := pathServer()
+	o := testOptions()
+	o.SessionIdleTTL = time.Second // mcp-go sweeps every second
+	_, ts := serveFront(t, s, o)
+	sid := initializeLegacy(t, ts.URL)
+
+	const plain = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"who"}}`
+	deadline := time.Now().Add(3 * o.SessionIdleTTL)
+	for n := 0; time.Now().Before(deadline); n++ {
+		code, _, body := post(t, ts.URL, sid, plain, nil)
+		if code != http.StatusOK || !strings.Contains(body, `"client":"t"`) {
+			t.Fatalf("call %d, %v into the session: %d %s; want it in the session initialize opened", n, time.Until(deadline), code, body)
+		}
+		time.Sleep(2 * time.Millisecond) // calls come ten times faster than touchEvery
+	}
+	var front, mcpgo int
+	for _, p := range paths.take() {
+		if p == "front" {
+			front++
+		} else {
+			mcpgo++
+		}
+	}
+	if front < 2*mcpgo || mcpgo == 0 {
+		t.Errorf("%d calls answered by the front, %d by mcp-go: want most by the front, and some by mcp-go", front, mcpgo)
+	}
+}
