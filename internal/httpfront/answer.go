@@ -27,7 +27,8 @@ import (
 // starts a goroutine to forward notifications, which such a call never
 // sends.
 //
-// "Plainest" is what leaves none of that handler's work undone:
+// "Plainest" is a call for which that handler does nothing more than
+// HandleMessage and the encoding:
 //
 //   - a tools/call with an id, of a protocol before 2026-07-28, read in
 //     one pass (sessions.Peek), with neither params._meta (no progress
@@ -43,18 +44,30 @@ import (
 // whose clock only its own handler moves, from ending the session's
 // state while it is in use.
 //
-// Two differences remain, neither visible to a client that follows the
-// transport's rules. mcp-go answers every POST of a session that was
-// ever sent a notification as an event stream; these calls are always
-// answered as JSON, which the client accepts as much. And a notification
-// queued for the session while no request of it was being served waits
-// for its next request mcp-go handles or its GET stream, rather than
-// going out ahead of this call's answer. The tools see the request's
-// headers only through mcp-go's handler (CallToolRequest.Header is
-// empty here); none of them reads headers.
+// What differs, none of it seen by this project's tools or by a client
+// that follows the transport's rules:
+//
+//   - mcp-go answers every POST of a session that was ever sent a
+//     notification as an event stream; these calls are always answered as
+//     JSON, which the client accepts as much;
+//   - a notification queued for the session while none of its requests
+//     was being served waits for the next request mcp-go handles, or its
+//     GET stream, rather than going out ahead of this call's answer;
+//   - the tool sees the request's headers only through mcp-go's handler
+//     (CallToolRequest.Header is empty here, and mcp-go's tracing and
+//     request log, which this project configures neither of, see none);
+//   - a tool's own requests to the client (sampling, elicitation, roots:
+//     no tool here makes any) cannot travel on this POST's stream;
+//   - an answer that cannot be encoded gets a JSON-RPC internal error,
+//     where mcp-go sends 200 and no body;
+//   - mcp-go's sweeper may end a session's state up to touchEvery before
+//     its idle TTL, after which its calls go to mcp-go in a session of
+//     the request's own, as on a replica that did not open it.
 
-// legacySessions is the sessions mcp-go registered (for /mcp: after an
-// initialize, or a GET stream), by id, from the server's session hooks.
+// legacySessions is the sessions mcp-go registered, by id, from the
+// server's session hooks: for /mcp after an initialize or a GET stream,
+// and the legacy SSE transport's too, whose ids the session manager never
+// issued, so that answerCall's Validate refuses them.
 type legacySessions struct {
 	byID sync.Map // id → *legacySession
 	// touchEvery is how long a session's calls may be answered here
@@ -65,7 +78,10 @@ type legacySessions struct {
 
 type legacySession struct {
 	session server.ClientSession
-	handed  atomic.Int64 // unix nanos: when mcp-go last served a request of it that it counts
+	// handed is when (unix nanos) the front last handed mcp-go a call of
+	// it that answerCall could have answered, or the session was
+	// registered: mcp-go counted the session in use then, at the latest.
+	handed atomic.Int64
 }
 
 // maxTouchEvery bounds touchEvery, so that mcp-go's sweeper sees a
@@ -90,7 +106,11 @@ func newLegacySessions(s *server.MCPServer, idleTTL time.Duration) *legacySessio
 		l.byID.Store(cs.SessionID(), e)
 	})
 	hooks.AddOnUnregisterSession(func(_ context.Context, cs server.ClientSession) {
-		l.byID.Delete(cs.SessionID())
+		// Only the entry of this session: a GET stream's late
+		// unregistering must not drop the session that followed it.
+		if e := l.get(cs.SessionID()); e != nil && e.session == cs {
+			l.byID.CompareAndDelete(cs.SessionID(), e)
+		}
 	})
 	return l
 }
@@ -153,7 +173,10 @@ func (f *Front) answerCall(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	if ended, err := f.sessions.ResolveSessionIdManager(r).Validate(id); err != nil || ended {
-		return false // mcp-go asks again, and answers 404
+		// Ended (on another replica, say) or never issued: mcp-go asks
+		// again and answers 404, and keeps its state until its sweep.
+		f.legacy.byID.CompareAndDelete(id, e)
+		return false
 	}
 
 	ctx := f.mcp.WithContext(r.Context(), e.session)

@@ -2,6 +2,7 @@ package httpfront
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"runtime"
@@ -13,6 +14,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/qcc-mcp/qcc-mcp/internal/sessions"
 	"github.com/qcc-mcp/qcc-mcp/internal/testkit"
 )
 
@@ -178,4 +180,108 @@ func TestAnsweredCallsKeepTheSessionAlive(t *testing.T) {
 	if front < 2*mcpgo || mcpgo == 0 {
 		t.Errorf("%d calls answered by the front, %d by mcp-go: want most by the front, and some by mcp-go", front, mcpgo)
 	}
+}
+
+// TestRealClientCallsAnsweredByTheFront: mcp-go's own client, in a
+// legacy session, sends the plain calls the front answers itself.
+func TestRealClientCallsAnsweredByTheFront(t *testing.T) {
+	s, paths := pathServer()
+	_, ts := serveFront(t, s, testOptions())
+	c := testkit.StreamableClient(t, ts.URL+"/mcp", mcp.ProtocolVersion20250618)
+	for range 3 {
+		if res, err := testkit.CallTool(c, "who", nil); err != nil || res.IsError {
+			t.Fatalf("who: %s", testkit.DescribeCall("who", res, err))
+		}
+	}
+	if got := paths.take(); strings.Join(got, " ") != "front front front" {
+		t.Errorf("the client's calls went through %v, want the front's own answer", got)
+	}
+}
+
+// TestCallAfterADeleteElsewhereIs404: a session ended on another replica
+// (DELETE there) is still registered with this replica's mcp-go until
+// its sweep, but its calls get mcp-go's 404 here at once, not an answer.
+func TestCallAfterADeleteElsewhereIs404(t *testing.T) {
+	store := sessions.NewMemoryStore()
+	o := testOptions()
+	o.SessionStore = store
+	sa, paths := pathServer()
+	fa, a := serveFront(t, sa, o)
+	sb, _ := pathServer()
+	_, b := serveFront(t, sb, o)
+	sid := initializeLegacy(t, a.URL)
+	const plain = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"who"}}`
+	if code, _, body := post(t, a.URL, sid, plain, nil); code != http.StatusOK {
+		t.Fatalf("a call on the replica that opened the session: %d %s", code, body)
+	}
+	paths.take()
+
+	if resp := do(t, "DELETE", b.URL+"/mcp", "", map[string]string{server.HeaderKeySessionID: sid,
+		mcp.HeaderProtocolVersion: mcp.ProtocolVersion20250618}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE on the other replica: %d", resp.StatusCode)
+	}
+	if code, _, body := post(t, a.URL, sid, plain, nil); code != http.StatusNotFound {
+		t.Errorf("a call after the DELETE elsewhere: %d %s, want 404", code, body)
+	}
+	if got := paths.take(); len(got) != 0 {
+		t.Errorf("the ended session's call reached the tool: %v", got)
+	}
+	if fa.legacy.get(sid) != nil {
+		t.Errorf("the front still answers for the ended session")
+	}
+}
+
+// TestDeleteForgetsTheSession: a DELETE on the replica that holds the
+// session drops it from what the front answers for (through mcp-go's
+// unregistering), so nothing of it is kept.
+func TestDeleteForgetsTheSession(t *testing.T) {
+	s, _ := pathServer()
+	f, ts := serveFront(t, s, testOptions())
+	sid := initializeLegacy(t, ts.URL)
+	if f.legacy.get(sid) == nil {
+		t.Fatal("the front does not follow the session initialize opened")
+	}
+	if resp := do(t, "DELETE", ts.URL+"/mcp", "", map[string]string{server.HeaderKeySessionID: sid,
+		mcp.HeaderProtocolVersion: mcp.ProtocolVersion20250618}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE: %d", resp.StatusCode)
+	}
+	if f.legacy.get(sid) != nil {
+		t.Error("the front still holds the deleted session")
+	}
+}
+
+// TestCancelReachesACallTheFrontAnswers: a legacy notifications/cancelled,
+// which mcp-go handles, cancels a call the front is answering, as it
+// cancels one mcp-go's handler serves; both end the same way.
+func TestCancelReachesACallTheFrontAnswers(t *testing.T) {
+	_, ts := newTestServer(t)
+	sid := initializeLegacy(t, ts.URL)
+	outcome := func(meta string) string {
+		key, h := newHold(t)
+		type answer struct {
+			code int
+			body string
+		}
+		got := make(chan answer, 1)
+		go func() {
+			code, _, body := post(t, ts.URL, sid, `{"jsonrpc":"2.0","id":"c","method":"tools/call","params":{"name":"hold","arguments":{"key":"`+key+`"}`+meta+`}}`, nil)
+			got <- answer{code, body}
+		}()
+		h.WaitStarted(t)
+		if code, _, body := post(t, ts.URL, sid, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"c"}}`, nil); code != http.StatusAccepted {
+			t.Fatalf("notifications/cancelled: %d %s", code, body)
+		}
+		select {
+		case a := <-got:
+			return fmt.Sprintf("%d %s", a.code, a.body)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the cancelled call did not end")
+			return ""
+		}
+	}
+	front, viaMCPGo := outcome(""), outcome(`,"_meta":{}`)
+	if front != viaMCPGo {
+		t.Errorf("cancelled, the front's call ended %q, mcp-go's %q", front, viaMCPGo)
+	}
+	t.Logf("a cancelled call ends: %q", front)
 }
