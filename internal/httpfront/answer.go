@@ -17,42 +17,50 @@ import (
 	"github.com/qcc-mcp/qcc-mcp/internal/sessions"
 )
 
-// The front answers the plainest tools/call of a legacy session itself
-// (answerCall), where mcp-go's handler would: the same server, the same
+// The front answers the plainest tools/call itself (answerCall), where
+// mcp-go's streamable handler would: the same server, the same kind of
 // session, the same bytes on the wire, but one pass less over the answer.
 // mcp-go writes each answer with a json.Encoder, which scans and copies
 // the CallToolResult that MarshalJSON has just produced a second time, at
 // about 8 ns a byte: for a search's 3 KB answer, more than encoding it
-// did. Around that, its POST handler decodes the body twice more and
-// starts a goroutine to forward notifications, which such a call never
-// sends.
+// did. Around that, its POST handler decodes the body twice more, starts
+// a goroutine to forward notifications, which such a call never sends,
+// and for protocol 2026-07-28 makes a session with a 100-slot channel and
+// marshals the tool's input schema again to look for parameters mirrored
+// in headers.
 //
 // "Plainest" is a call for which that handler does nothing more than
 // HandleMessage and the encoding:
 //
-//   - a tools/call with an id, of a protocol before 2026-07-28, read in
-//     one pass (sessions.Peek), with neither params._meta (no progress
-//     token: progress is forwarded on the POST's stream, which is
-//     mcp-go's to do) nor a protocol version in it;
-//   - Content-Type application/json, and a Mcp-Protocol-Version header
-//     that is absent or one mcp-go knows;
-//   - a session mcp-go registered on this replica (legacySessions) and
-//     the session manager still holds open.
+//   - a tools/call with an id, read in one pass (sessions.Peek), whose
+//     params._meta holds nothing but what protocol 2026-07-28 puts on
+//     every request (so no progress token: progress is forwarded on the
+//     POST's stream, which is mcp-go's to do), with Content-Type
+//     application/json;
+//   - before 2026-07-28: no protocol version in _meta, a
+//     Mcp-Protocol-Version header that is absent or one mcp-go knows, and
+//     a session mcp-go registered on this replica (legacySessions) that
+//     the session manager still holds open;
+//   - from 2026-07-28: every check mcp-go's handler makes of the headers
+//     passed (plainModernCall), and a tool mirroring no parameter in
+//     headers; the call runs in a session of its own (requestSession).
 //
 // Everything else goes to mcp-go as before, and so does one call in a
-// while of each session (touchEvery), which keeps mcp-go's idle sweeper,
-// whose clock only its own handler moves, from ending the session's
-// state while it is in use.
+// while of each legacy session (touchEvery), which keeps mcp-go's idle
+// sweeper, whose clock only its own handler moves, from ending the
+// session's state while it is in use.
 //
 // What differs, none of it seen by this project's tools or by a client
 // that follows the transport's rules:
 //
-//   - mcp-go answers every POST of a session that was ever sent a
-//     notification as an event stream; these calls are always answered as
-//     JSON, which the client accepts as much;
-//   - a notification queued for the session while none of its requests
-//     was being served waits for the next request mcp-go handles, or its
-//     GET stream, rather than going out ahead of this call's answer;
+//   - mcp-go answers every POST of a legacy session that was ever sent a
+//     notification as an event stream; these calls are always answered
+//     as JSON, which the client accepts as much;
+//   - a notification queued for a legacy session while none of its
+//     requests was being served waits for the next request mcp-go
+//     handles, or its GET stream, rather than going out ahead of this
+//     call's answer; one a tool sends during a 2026-07-28 call is dropped
+//     (this project's tools send nothing but progress);
 //   - the tool sees the request's headers only through mcp-go's handler
 //     (CallToolRequest.Header is empty here, and mcp-go's tracing and
 //     request log, which this project configures neither of, see none);
@@ -60,9 +68,9 @@ import (
 //     no tool here makes any) cannot travel on this POST's stream;
 //   - an answer that cannot be encoded gets a JSON-RPC internal error,
 //     where mcp-go sends 200 and no body;
-//   - mcp-go's sweeper may end a session's state up to touchEvery before
-//     its idle TTL, after which its calls go to mcp-go in a session of
-//     the request's own, as on a replica that did not open it.
+//   - mcp-go's sweeper may end a legacy session's state up to touchEvery
+//     before its idle TTL, after which its calls go to mcp-go in a session
+//     of the request's own, as on a replica that did not open it.
 
 // legacySessions is the sessions mcp-go registered, by id, from the
 // server's session hooks: for /mcp after an initialize or a GET stream,
@@ -148,12 +156,11 @@ func (f *Front) serveStreamable(w http.ResponseWriter, r *http.Request) {
 // answerCall answers a tools/call mcp-go's handler would answer with
 // nothing more than HandleMessage and its json.Encoder (see the comment
 // at the top of this file), and reports whether it did; false leaves the
-// request untouched for mcp-go. The session guard has checked the
+// request untouched for mcp-go. The session guard has checked a legacy
 // request's session id is there.
 func (f *Front) answerCall(w http.ResponseWriter, r *http.Request) bool {
 	info := infoOf(w)
-	if f.legacy == nil || r.Method != http.MethodPost || info == nil ||
-		info.method != string(mcp.MethodToolsCall) || !info.request || info.modern {
+	if r.Method != http.MethodPost || info == nil || info.method != string(mcp.MethodToolsCall) || !info.request {
 		return false
 	}
 	body, ok := r.Body.(*sessions.Body)
@@ -161,25 +168,20 @@ func (f *Front) answerCall(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	p := body.Peek()
-	if !p.OK || p.Meta || !jsonContent(r.Header.Get("Content-Type")) {
+	if !p.OK || !p.NameOK || p.Meta || !jsonContent(r.Header.Get("Content-Type")) {
 		return false
 	}
-	if v := r.Header.Get(mcp.HeaderProtocolVersion); v != "" && !mcp.IsValidProtocolVersion(v) {
-		return false
-	}
-	id := r.Header.Get(server.HeaderKeySessionID)
-	e := f.legacy.get(id)
-	if e == nil || f.legacy.due(e) {
-		return false
-	}
-	if ended, err := f.sessions.ResolveSessionIdManager(r).Validate(id); err != nil || ended {
-		// Ended (on another replica, say) or never issued: mcp-go asks
-		// again and answers 404, and keeps its state until its sweep.
-		f.legacy.byID.CompareAndDelete(id, e)
+	var session server.ClientSession
+	if info.modern {
+		if !f.plainModernCall(r, p) {
+			return false
+		}
+		session = &requestSession{}
+	} else if session = f.legacySession(r, p); session == nil {
 		return false
 	}
 
-	ctx := f.mcp.WithContext(r.Context(), e.session)
+	ctx := f.mcp.WithContext(r.Context(), session)
 	ctx = server.WithSupportedProtocolVersions(ctx, f.versions)
 	resp := f.mcp.HandleMessage(ctx, body.Bytes())
 	if resp == nil {
@@ -189,17 +191,165 @@ func (f *Front) answerCall(w http.ResponseWriter, r *http.Request) bool {
 	if r.Context().Err() != nil {
 		return true // the client is gone, as mcp-go's handler finds too
 	}
+	status := http.StatusOK
+	if e, ok := resp.(mcp.JSONRPCError); ok && info.modern {
+		status = modernErrorStatus(e.Error.Code)
+	}
 	out, err := rpcjson.Encode(resp)
 	if err != nil {
 		// mcp-go would answer 200 and no body.
 		f.log.Error("a tool call's answer could not be encoded", tint.Err(err))
+		status = http.StatusOK
 		out = fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%s,"error":{"code":%d,"message":"internal error: the answer could not be encoded"}}`+"\n",
 			p.ID, mcp.INTERNAL_ERROR)
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(status)
 	_, _ = w.Write(out)
 	return true
+}
+
+// legacySession returns the session a plain legacy call runs in, or nil
+// when mcp-go's handler is to serve it (see the comment at the top).
+func (f *Front) legacySession(r *http.Request, p *sessions.Peek) server.ClientSession {
+	if f.legacy == nil || p.ProtocolVersion != "" {
+		return nil
+	}
+	if v := r.Header.Get(mcp.HeaderProtocolVersion); v != "" && !mcp.IsValidProtocolVersion(v) {
+		return nil
+	}
+	id := r.Header.Get(server.HeaderKeySessionID)
+	e := f.legacy.get(id)
+	if e == nil || f.legacy.due(e) {
+		return nil
+	}
+	if ended, err := f.sessions.ResolveSessionIdManager(r).Validate(id); err != nil || ended {
+		// Ended (on another replica, say) or never issued: mcp-go asks
+		// again and answers 404, and keeps its state until its sweep.
+		f.legacy.byID.CompareAndDelete(id, e)
+		return nil
+	}
+	return e.session
+}
+
+// plainModernCall reports whether a call of protocol 2026-07-28 passes
+// every check mcp-go's handler and HandleMessage make of its headers:
+// no Last-Event-ID, the version in the header and in _meta the same and
+// one this server speaks, Mcp-Method and Mcp-Name matching the body, and
+// a tool without parameters mirrored in headers (x-mcp-header), whose
+// check is left to mcp-go. A call that fails any of them goes to mcp-go,
+// which answers the error. (HandleMessage checks these headers only
+// when it is given them, which only its own handler can do.)
+func (f *Front) plainModernCall(r *http.Request, p *sessions.Peek) bool {
+	h := r.Header
+	v := p.ProtocolVersion
+	if h.Get(mcp.HeaderLastEventID) != "" || h.Get(mcp.HeaderProtocolVersion) != v ||
+		!mcp.IsValidProtocolVersion(v) || !f.streamable.SupportsProtocolVersion(v) {
+		return false
+	}
+	if h.Get(mcp.HeaderMethod) != string(mcp.MethodToolsCall) {
+		return false
+	}
+	hn := h.Get(mcp.HeaderName)
+	name, ok := mcp.DecodeHeaderValue(hn)
+	if hn == "" || !ok || name != p.Name {
+		return false
+	}
+	return !f.bindsHeaders(p.Name)
+}
+
+// bindsHeaders reports whether the tool called name may mirror
+// parameters in headers, or is not a plain tool of the server (unknown,
+// a task tool): mcp-go's handler is to check those calls. What a tool's
+// input schema says is read once per schema: mcp-go reads it (and
+// marshals it again) on every call.
+func (f *Front) bindsHeaders(name string) bool {
+	t := f.mcp.GetTool(name)
+	if t == nil || len(t.Tool.RawInputSchema) == 0 {
+		return true
+	}
+	raw := t.Tool.RawInputSchema
+	key := schemaKey{name: name, first: &raw[0], n: len(raw)}
+	if v, ok := f.headerTools.Load(key); ok {
+		return v.(bool)
+	}
+	binds := len(mcp.ExtractParamHeaderBindings(&t.Tool)) > 0
+	f.headerTools.Store(key, binds)
+	return binds
+}
+
+// schemaKey names a tool's input schema as registered: a tool added
+// again with another schema is read again.
+type schemaKey struct {
+	name  string
+	first *byte
+	n     int
+}
+
+// modernErrorStatus is the HTTP status protocol 2026-07-28 gives a
+// JSON-RPC error, as mcp-go's handler maps it.
+func modernErrorStatus(code int) int {
+	switch code {
+	case mcp.METHOD_NOT_FOUND:
+		return http.StatusNotFound
+	case mcp.HEADER_MISMATCH, mcp.MISSING_REQUIRED_CLIENT_CAPABILITY, mcp.UNSUPPORTED_PROTOCOL_VERSION,
+		mcp.INVALID_REQUEST, mcp.INVALID_PARAMS, mcp.PARSE_ERROR:
+		return http.StatusBadRequest
+	}
+	return http.StatusOK
+}
+
+// requestSession is the session of one call of protocol 2026-07-28, as
+// mcp-go's handler makes one for each such request: no id, initialized,
+// the client's info and capabilities as HandleMessage reads them from
+// _meta. Notifications sent to it go nowhere: answerCall serves no call
+// that asked for progress, and no tool here sends anything else.
+type requestSession struct {
+	clientInfo   atomic.Value // mcp.Implementation
+	capabilities atomic.Value // mcp.ClientCapabilities
+	version      atomic.Value // string
+	logLevel     atomic.Value // mcp.LoggingLevel
+}
+
+var (
+	_ server.ClientSession              = (*requestSession)(nil)
+	_ server.SessionWithClientInfo      = (*requestSession)(nil)
+	_ server.SessionWithLogging         = (*requestSession)(nil)
+	_ server.SessionWithProtocolVersion = (*requestSession)(nil)
+)
+
+// nowhere is every requestSession's notification channel: nothing reads
+// it, so a send (mcp-go's never block) finds it full.
+var nowhere = make(chan mcp.JSONRPCNotification)
+
+func (s *requestSession) SessionID() string                                   { return "" }
+func (s *requestSession) NotificationChannel() chan<- mcp.JSONRPCNotification { return nowhere }
+func (s *requestSession) Initialize()                                         {}
+func (s *requestSession) Initialized() bool                                   { return true }
+
+func (s *requestSession) SetClientInfo(v mcp.Implementation) { s.clientInfo.Store(v) }
+func (s *requestSession) GetClientInfo() mcp.Implementation {
+	v, _ := s.clientInfo.Load().(mcp.Implementation)
+	return v
+}
+func (s *requestSession) SetClientCapabilities(v mcp.ClientCapabilities) { s.capabilities.Store(v) }
+func (s *requestSession) GetClientCapabilities() mcp.ClientCapabilities {
+	v, _ := s.capabilities.Load().(mcp.ClientCapabilities)
+	return v
+}
+func (s *requestSession) SetProtocolVersion(v string) { s.version.Store(v) }
+func (s *requestSession) ProtocolVersion() string {
+	v, _ := s.version.Load().(string)
+	return v
+}
+func (s *requestSession) SetLogLevel(level mcp.LoggingLevel) { s.logLevel.Store(level) }
+
+// GetLogLevel is mcp-go's default for a session that set none.
+func (s *requestSession) GetLogLevel() mcp.LoggingLevel {
+	if v, ok := s.logLevel.Load().(mcp.LoggingLevel); ok {
+		return v
+	}
+	return mcp.LoggingLevelError
 }
 
 // jsonContent reports whether a Content-Type is application/json, as

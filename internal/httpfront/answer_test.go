@@ -2,6 +2,7 @@ package httpfront
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,7 +27,9 @@ import (
 func pathServer() (*server.MCPServer, *pathLog) {
 	log := &pathLog{}
 	s := server.NewMCPServer("front-test", "1", server.WithToolCapabilities(false), server.WithHooks(&server.Hooks{}))
-	s.AddTool(mcp.NewTool("who"), func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	// Raw schemas, as the product's tools have: the front reads a tool's
+	// header bindings once per raw schema and leaves the others to mcp-go.
+	s.AddTool(mcp.NewToolWithRawSchema("who", "", json.RawMessage(`{"type":"object"}`)), func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		buf := make([]byte, 64<<10)
 		stack := string(buf[:runtime.Stack(buf, false)])
 		log.add(stack)
@@ -40,6 +43,14 @@ func pathServer() (*server.MCPServer, *pathLog) {
 		return mcp.NewToolResultStructured(map[string]any{"session": id, "client": client, "note": "<企查查> & \u2028"},
 			"session "+id+" of "+client+" <&>"), nil
 	})
+	// "mirrored" takes a region that protocol 2026-07-28 clients also send
+	// as a header (x-mcp-header), which mcp-go checks.
+	s.AddTool(mcp.NewToolWithRawSchema("mirrored", "", json.RawMessage(`{"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"}}}`)),
+		func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			buf := make([]byte, 64<<10)
+			log.add(string(buf[:runtime.Stack(buf, false)]))
+			return mcp.NewToolResultText("mirrored"), nil
+		})
 	return s, log
 }
 
@@ -94,7 +105,7 @@ func TestPlainCallsAnsweredAsMCPGoWould(t *testing.T) {
 	sid := initializeLegacy(t, ts.URL)
 
 	const plain = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"who","arguments":{}}}`
-	const withMeta = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"who","arguments":{},"_meta":{}}}`
+	const withMeta = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"who","arguments":{},"_meta":{"x-test":1}}}`
 	code, ctype, front := post(t, ts.URL, sid, plain, nil)
 	if got := paths.take(); len(got) != 1 || got[0] != "front" {
 		t.Fatalf("the plain call went through %v, want the front's own answer", got)
@@ -113,7 +124,7 @@ func TestPlainCallsAnsweredAsMCPGoWould(t *testing.T) {
 	// An unknown tool: mcp-go's error, through the front.
 	const unknown = `{"jsonrpc":"2.0","id":"u","method":"tools/call","params":{"name":"nope"}}`
 	code, ctype, front = post(t, ts.URL, sid, unknown, nil)
-	wantCode, wantType, viaMCPGo = post(t, ts.URL, sid, strings.Replace(unknown, `"nope"`, `"nope","_meta":{}`, 1), nil)
+	wantCode, wantType, viaMCPGo = post(t, ts.URL, sid, strings.Replace(unknown, `"nope"`, `"nope","_meta":{"x-test":1}`, 1), nil)
 	if code != wantCode || ctype != wantType || front != viaMCPGo {
 		t.Errorf("unknown tool: the front answered %d %q %s, mcp-go %d %q %s", code, ctype, front, wantCode, wantType, viaMCPGo)
 	}
@@ -279,9 +290,130 @@ func TestCancelReachesACallTheFrontAnswers(t *testing.T) {
 			return ""
 		}
 	}
-	front, viaMCPGo := outcome(""), outcome(`,"_meta":{}`)
+	front, viaMCPGo := outcome(""), outcome(`,"_meta":{"x-test":1}`)
 	if front != viaMCPGo {
 		t.Errorf("cancelled, the front's call ended %q, mcp-go's %q", front, viaMCPGo)
 	}
 	t.Logf("a cancelled call ends: %q", front)
+}
+
+// modernMeta is what a client of protocol 2026-07-28 puts in _meta.
+const modernMeta = `"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"m","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}`
+
+// modernCall is a tools/call of protocol 2026-07-28 to tool with
+// arguments args (JSON) and meta as the members of _meta, and its
+// headers.
+func modernCall(tool, args, meta string) (string, map[string]string) {
+	body := `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"` + tool + `","arguments":` + args +
+		`,"_meta":{` + meta + `}}}`
+	return body, map[string]string{mcp.HeaderProtocolVersion: mcp.ProtocolVersion20260728,
+		mcp.HeaderMethod: string(mcp.MethodToolsCall), mcp.HeaderName: tool}
+}
+
+// postModern sends a modern call and returns status, Content-Type and body.
+func postModern(t *testing.T, url, body string, header map[string]string) (int, string, string) {
+	t.Helper()
+	resp := do(t, "POST", url+"/mcp", body, testkit.MCPHeaders(header))
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+}
+
+// TestPlainModernCallsAnsweredAsMCPGoWould: a call of protocol
+// 2026-07-28 whose headers pass mcp-go's checks is answered by the front,
+// in a session of its own that knows the client from _meta, with what
+// mcp-go writes for it (an error's HTTP status included); one whose
+// headers do not, or whose tool mirrors parameters in headers, gets
+// mcp-go's own answer.
+func TestPlainModernCallsAnsweredAsMCPGoWould(t *testing.T) {
+	s, paths := pathServer()
+	_, ts := serveFront(t, s, testOptions())
+	same := func(name, meta string) string {
+		t.Helper()
+		body, h := modernCall("who", "{}", meta)
+		code, ctype, front := postModern(t, ts.URL, body, h)
+		if got := paths.take(); len(got) > 1 || len(got) == 1 && got[0] != "front" {
+			t.Fatalf("%s: the call went through %v, want the front's own answer", name, got)
+		}
+		body, h = modernCall("who", "{}", meta+`,"x-test":1`)
+		wantCode, wantType, viaMCPGo := postModern(t, ts.URL, body, h)
+		if got := paths.take(); len(got) > 1 || len(got) == 1 && got[0] != "mcp-go" {
+			t.Fatalf("%s: the call with more _meta went through %v, want mcp-go's handler", name, got)
+		}
+		if code != wantCode || ctype != wantType || front != viaMCPGo {
+			t.Errorf("%s: the front answered %d %q\n%s\nmcp-go answers %d %q\n%s", name, code, ctype, front, wantCode, wantType, viaMCPGo)
+		}
+		return fmt.Sprintf("%d %s", code, front)
+	}
+	if got := same("a plain call", modernMeta); !strings.Contains(got, `"client":"m"`) || !strings.Contains(got, `"session":""`) {
+		t.Errorf("the call did not run in a session of its own knowing the client: %s", got)
+	}
+	// An error HandleMessage answers, which protocol 2026-07-28 gives an
+	// HTTP status of its own.
+	noCaps := strings.Replace(modernMeta, `,"io.modelcontextprotocol/clientCapabilities":{}`, "", 1)
+	if got := same("no client capabilities", noCaps); !strings.HasPrefix(got, "400 ") {
+		t.Errorf("no client capabilities: %s, want mcp-go's 400", got)
+	}
+
+	body, h := modernCall("who", `{}`, modernMeta)
+	for _, c := range []struct {
+		name   string
+		header map[string]string
+	}{
+		{"Mcp-Name of another tool", map[string]string{mcp.HeaderName: "mirrored"}},
+		{"no Mcp-Method", map[string]string{mcp.HeaderMethod: ""}},
+		{"Mcp-Method of another method", map[string]string{mcp.HeaderMethod: "tools/list"}},
+		{"a Last-Event-ID", map[string]string{mcp.HeaderLastEventID: "1"}},
+		{"a header version other than _meta's", map[string]string{mcp.HeaderProtocolVersion: "2026-07-29"}},
+	} {
+		hh := map[string]string{}
+		for k, v := range h {
+			hh[k] = v
+		}
+		for k, v := range c.header {
+			if v == "" {
+				delete(hh, k)
+			} else {
+				hh[k] = v
+			}
+		}
+		if code, _, answer := postModern(t, ts.URL, body, hh); code != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want mcp-go's 400", c.name, code, answer)
+		}
+	}
+	if got := paths.take(); len(got) != 0 {
+		t.Errorf("calls with bad headers reached the tool: %v", got)
+	}
+
+	// A tool with a mirrored parameter: mcp-go checks the header.
+	body, h = modernCall("mirrored", `{"region":"east"}`, modernMeta)
+	h[mcp.HeaderParamPrefix+"Region"] = "east"
+	if code, _, answer := postModern(t, ts.URL, body, h); code != http.StatusOK || !strings.Contains(answer, "mirrored") {
+		t.Errorf("a mirrored parameter with its header: %d %s", code, answer)
+	}
+	if got := paths.take(); len(got) != 1 || got[0] != "mcp-go" {
+		t.Errorf("the call of a tool with a mirrored parameter went through %v, want mcp-go's handler", got)
+	}
+	h[mcp.HeaderParamPrefix+"Region"] = "west"
+	if code, _, answer := postModern(t, ts.URL, body, h); code != http.StatusBadRequest {
+		t.Errorf("a mirrored parameter with another header: %d %s, want mcp-go's 400", code, answer)
+	}
+}
+
+// TestRealModernClientCallsAnsweredByTheFront: mcp-go's own client on
+// protocol 2026-07-28 sends calls the front answers itself.
+func TestRealModernClientCallsAnsweredByTheFront(t *testing.T) {
+	s, paths := pathServer()
+	_, ts := serveFront(t, s, testOptions())
+	c := testkit.StreamableClient(t, ts.URL+"/mcp", mcp.ProtocolVersion20260728)
+	for range 3 {
+		if res, err := testkit.CallTool(c, "who", nil); err != nil || res.IsError {
+			t.Fatalf("who: %s", testkit.DescribeCall("who", res, err))
+		}
+	}
+	if got := paths.take(); strings.Join(got, " ") != "front front front" {
+		t.Errorf("the client's calls went through %v, want the front's own answer", got)
+	}
 }

@@ -76,13 +76,16 @@ type Front struct {
 	log        *slog.Logger
 	mcp        *server.MCPServer
 	streamable *server.StreamableHTTPServer
-	legacy     *legacySessions // for answerCall; nil: mcp-go answers every call
+	legacy     *legacySessions // for answerCall; nil: mcp-go answers every legacy call
 	versions   []string        // the protocol versions the streamable server supports
-	sessions   *sessions.Manager
-	sse        *server.SSEServer
-	auth       *auth.Authenticator
-	streams    atomic.Int64 // open long-lived streams of every kind
-	stopping   atomic.Bool
+	// headerTools caches, by tool schema, whether a tool mirrors
+	// parameters in headers (see bindsHeaders).
+	headerTools sync.Map
+	sessions    *sessions.Manager
+	sse         *server.SSEServer
+	auth        *auth.Authenticator
+	streams     atomic.Int64 // open long-lived streams of every kind
+	stopping    atomic.Bool
 
 	// inFlight counts what the drain on shutdown waits for: POSTs being
 	// served and answers owed on SSE streams.

@@ -45,9 +45,12 @@ type Peek struct {
 	ID              json.RawMessage // the id as sent (a slice of the body); nil without one
 	Name            string          // params.name
 	ProtocolVersion string          // params._meta["io.modelcontextprotocol/protocolVersion"]
-	// Meta reports that params._meta may carry something (a progress
-	// token, say): it is there and not null, or the body was not of the
-	// shape read in one pass (see scan), so nobody looked.
+	// Meta reports that params._meta may carry something more than the
+	// protocol version, client info, client capabilities and log level
+	// protocol 2026-07-28 puts on every request (a progress token, say,
+	// or one of those keys spelt otherwise): it has another key, or the
+	// body was not of the shape read in one pass (see scan), so nobody
+	// looked.
 	Meta bool
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
 )
 
 // peekSeeds are bodies whose decoding differs in some way: the common
@@ -48,6 +50,10 @@ var peekSeeds = []string{
 	`{"method":"x","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"},"_META":null}}`,
 	`{"method":"x","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}},"Params":{"name":"n"}}`,
 	`{"method":"x","params":{"_meta":null}}`,
+	`{"method":"x","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"c"},"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/logLevel":"info"}}}`,
+	`{"method":"x","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","progressToken":"p"}}}`,
+	`{"method":"x","params":{"_meta":{"IO.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`,
+	`{"method":"x","params":{"_meta":{"io.modelcontextprotocol/clientinfo":{}}}}`,
 	`{"method":"x","params":{"_Meta":{}}}`,
 	`{"method":"x","params":{"_meta":null,"_meta":{"progressToken":1}}}`,
 	`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"search","arguments":{"company":"企查查科技有限公司","x":[{"y":"}"}]},"_meta":{"progressToken":1,"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`,
@@ -96,13 +102,22 @@ func FuzzPeekMatchesUnmarshal(f *testing.F) {
 				t.Fatalf("peek %+v, the guard's decoding %+v", p, guard)
 			}
 		}
-		var meta struct {
-			Params struct {
-				Meta json.RawMessage `json:"_meta"`
-			} `json:"params"`
-		}
-		if !p.Meta && (json.Unmarshal(data, &meta) != nil || meta.Params.Meta != nil && string(meta.Params.Meta) != "null") {
-			t.Fatalf("Meta false, but params._meta is %s", meta.Params.Meta)
+		if !p.Meta {
+			var meta struct {
+				Params struct {
+					Meta map[string]json.RawMessage `json:"_meta"`
+				} `json:"params"`
+			}
+			if err := json.Unmarshal(data, &meta); err != nil {
+				t.Fatalf("Meta false, but params._meta does not decode: %v", err)
+			}
+			for k := range meta.Params.Meta {
+				switch k {
+				case mcp.MetaKeyProtocolVersion, mcp.MetaKeyClientInfo, mcp.MetaKeyClientCapabilities, mcp.MetaKeyLogLevel:
+				default:
+					t.Fatalf("Meta false, but params._meta has %q", k)
+				}
+			}
 		}
 		if frontOK && p.Name != front.Params.Name {
 			t.Fatalf("name %q, the front's decoding %q", p.Name, front.Params.Name)

@@ -3,6 +3,8 @@ package sessions
 import (
 	"encoding/json"
 
+	"github.com/mark3labs/mcp-go/mcp"
+
 	"github.com/qcc-mcp/qcc-mcp/internal/jsonskip"
 )
 
@@ -75,13 +77,15 @@ func scanParams(val []byte, p *Peek) bool {
 			if v[0] != '{' {
 				return false
 			}
-			p.Meta = true
 			seenVersion := false
 			return members(v, 0, func(key, v []byte) bool {
-				switch {
-				case !plainKey(key):
+				if !plainKey(key) {
 					return false
-				case foldEq(key, "io.modelcontextprotocol/protocolversion"):
+				}
+				if !quietMetaKey(key) {
+					p.Meta = true
+				}
+				if foldEq(key, "io.modelcontextprotocol/protocolversion") {
 					return first(&seenVersion) && setString(&p.ProtocolVersion, v)
 				}
 				return true
@@ -89,6 +93,17 @@ func scanParams(val []byte, p *Peek) bool {
 		}
 		return true
 	})
+}
+
+// quietMetaKey reports whether a key of params._meta is one of those
+// protocol 2026-07-28 puts on every request, spelt as it defines them:
+// keys that ask nothing of the transport (see Peek.Meta).
+func quietMetaKey(key []byte) bool {
+	switch string(key) {
+	case mcp.MetaKeyProtocolVersion, mcp.MetaKeyClientInfo, mcp.MetaKeyClientCapabilities, mcp.MetaKeyLogLevel:
+		return true
+	}
+	return false
 }
 
 // first reports whether a key is read for the first time: a key read
