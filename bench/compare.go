@@ -94,6 +94,8 @@ type compareConfig struct {
 	// transports is -compare-transports: "stdio", "http" or both, in
 	// that order.
 	transports string
+	// protocol is -compare-protocol: the version the HTTP clients speak.
+	protocol string
 }
 
 var cmp compareConfig
@@ -114,6 +116,8 @@ func compareFlags(fs *flag.FlagSet) {
 	fs.IntVar(&cmp.clients, "compare-clients", 64, "streamable-HTTP clients in -compare")
 	fs.StringVar(&cmp.baseline, "compare-baseline", "", "in -compare, also run this qcc-mcp binary (another build, e.g. the commit before a change) and report qcc-mcp/baseline")
 	fs.StringVar(&cmp.transports, "compare-transports", "stdio,http", "in -compare, the transports to measure: stdio, http or stdio,http")
+	fs.StringVar(&cmp.protocol, "compare-protocol", mcp.ProtocolVersion20250618,
+		"in -compare, the protocol version the HTTP clients speak: an initialize-era one (a session each) or 2026-07-28 (stateless)")
 	fs.StringVar(&cmp.tsPeer, "compare-ts-peer", os.Getenv("QCC_TSPEER_MODULES"),
 		"in -compare, also run bench/tspeer (TypeScript SDK) over stdio, with the npm packages of bench/tspeer/npm-packages.txt in this node_modules directory or npm prefix (default $QCC_TSPEER_MODULES; empty: off)")
 }
@@ -166,6 +170,7 @@ type CompareReport struct {
 	Machine   Machine                       `json:"machine"`
 	Calls     int                           `json:"calls"`
 	Reps      int                           `json:"repetitions"`
+	Protocol  string                        `json:"http_protocol"`
 	Median    map[string]Measure            `json:"median"`
 	Ratio     map[string]map[string]float64 `json:"ratio_qcc_mcp_over_bare"`
 	RatioTS   map[string]map[string]float64 `json:"ratio_qcc_mcp_over_ts_peer,omitempty"`
@@ -212,6 +217,10 @@ func runCompare(cfg *config) int {
 		fmt.Fprintln(os.Stderr, "bench: -compare-calls 1..100000, -compare-reps 1..20, -compare-stdio 1..256, -compare-clients 1..1000")
 		return 2
 	}
+	if !mcp.IsValidProtocolVersion(cmp.protocol) {
+		fmt.Fprintf(os.Stderr, "bench: -compare-protocol %q: want one of %s\n", cmp.protocol, strings.Join(mcp.ValidProtocolVersions, ", "))
+		return 2
+	}
 	modes, ok := compareModes(cmp.transports)
 	if !ok {
 		fmt.Fprintf(os.Stderr, "bench: -compare-transports %q: want stdio, http or stdio,http\n", cmp.transports)
@@ -219,7 +228,7 @@ func runCompare(cfg *config) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
-	rep := &CompareReport{Machine: machine(), Calls: cmp.calls, Reps: cmp.reps, Median: map[string]Measure{},
+	rep := &CompareReport{Machine: machine(), Calls: cmp.calls, Reps: cmp.reps, Protocol: cmp.protocol, Median: map[string]Measure{},
 		Ratio: map[string]map[string]float64{}, Paired: map[string]PairedRatios{}, All: map[string][]Measure{}, Failures: []string{}}
 	dir, err := os.MkdirTemp("", "qcc-mcp-compare-")
 	if err != nil {
@@ -546,7 +555,7 @@ func compareOnce(ctx context.Context, name string, argv []string, mode, base str
 			return m, err
 		}
 		for i := range cmp.clients {
-			c, err := connect(ctx, "http://"+addr+"/mcp", hc, mcp.ProtocolVersion20250618)
+			c, err := connect(ctx, "http://"+addr+"/mcp", hc, cmp.protocol)
 			if err != nil {
 				return m, err
 			}
@@ -752,8 +761,8 @@ func medianMeasure(ms []Measure) Measure {
 
 // printCompare writes the report as two tables: speed, then memory.
 func printCompare(w io.Writer, r *CompareReport) {
-	fmt.Fprintf(w, "side by side: %d calls per server and transport, median of %d interleaved repetitions; %s, %d CPUs, load %s\n",
-		r.Calls, r.Reps, r.Machine.Go, r.Machine.CPUs, loadAvg())
+	fmt.Fprintf(w, "side by side: %d calls per server and transport, median of %d interleaved repetitions, HTTP clients on protocol %s; %s, %d CPUs, load %s\n",
+		r.Calls, r.Reps, r.Protocol, r.Machine.Go, r.Machine.CPUs, loadAvg())
 	// The rows of one transport: each server's medians, then the ratios
 	// qcc-mcp/bare ("ratio"), qcc-mcp/ts-peer ("ratio-ts") and
 	// qcc-mcp/baseline ("ratio-base").
