@@ -39,8 +39,10 @@ import (
 //     application/json;
 //   - before 2026-07-28: no protocol version in _meta, a
 //     Mcp-Protocol-Version header that is absent or one mcp-go knows, and
-//     a session mcp-go registered on this replica (legacySessions) that
-//     the session manager still holds open;
+//     a session the session manager holds open; the call runs in the
+//     session mcp-go registered for it on this replica (legacySessions),
+//     or, for a session opened on another replica, in one of its own
+//     (requestSession), as mcp-go's would;
 //   - from 2026-07-28: every check mcp-go's handler makes of the headers
 //     passed (plainModernCall), and a tool mirroring no parameter in
 //     headers; the call runs in a session of its own (requestSession).
@@ -69,8 +71,8 @@ import (
 //   - an answer that cannot be encoded gets a JSON-RPC internal error,
 //     where mcp-go sends 200 and no body;
 //   - mcp-go's sweeper may end a legacy session's state up to touchEvery
-//     before its idle TTL, after which its calls go to mcp-go in a session
-//     of the request's own, as on a replica that did not open it.
+//     before its idle TTL, after which its calls run in a session of the
+//     request's own, as on a replica that did not open it.
 
 // legacySessions is the sessions mcp-go registered, by id, from the
 // server's session hooks: for /mcp after an initialize or a GET stream,
@@ -220,14 +222,22 @@ func (f *Front) legacySession(r *http.Request, p *sessions.Peek) server.ClientSe
 	}
 	id := r.Header.Get(server.HeaderKeySessionID)
 	e := f.legacy.get(id)
-	if e == nil || f.legacy.due(e) {
+	if e != nil && f.legacy.due(e) {
 		return nil
 	}
 	if ended, err := f.sessions.ResolveSessionIdManager(r).Validate(id); err != nil || ended {
 		// Ended (on another replica, say) or never issued: mcp-go asks
 		// again and answers 404, and keeps its state until its sweep.
-		f.legacy.byID.CompareAndDelete(id, e)
+		if e != nil {
+			f.legacy.byID.CompareAndDelete(id, e)
+		}
 		return nil
+	}
+	if e == nil {
+		// Open, but not registered here: opened on another replica (or
+		// swept here). mcp-go serves it in a session of the request's
+		// own, knowing nothing of the client, and so does the front.
+		return &requestSession{id: id}
 	}
 	return e.session
 }
@@ -299,12 +309,15 @@ func modernErrorStatus(code int) int {
 	return http.StatusOK
 }
 
-// requestSession is the session of one call of protocol 2026-07-28, as
-// mcp-go's handler makes one for each such request: no id, initialized,
-// the client's info and capabilities as HandleMessage reads them from
-// _meta. Notifications sent to it go nowhere: answerCall serves no call
-// that asked for progress, and no tool here sends anything else.
+// requestSession is the session of one call, as mcp-go's handler makes
+// one for a request of protocol 2026-07-28 (no id) and for one of a
+// legacy session it holds no state of (that session's id): initialized,
+// and knowing of the client what HandleMessage reads from _meta, which
+// before 2026-07-28 is nothing. Notifications sent to it go nowhere:
+// answerCall serves no call that asked for progress, and no tool here
+// sends anything else.
 type requestSession struct {
+	id           string
 	clientInfo   atomic.Value // mcp.Implementation
 	capabilities atomic.Value // mcp.ClientCapabilities
 	version      atomic.Value // string
@@ -322,7 +335,7 @@ var (
 // it, so a send (mcp-go's never block) finds it full.
 var nowhere = make(chan mcp.JSONRPCNotification)
 
-func (s *requestSession) SessionID() string                                   { return "" }
+func (s *requestSession) SessionID() string                                   { return s.id }
 func (s *requestSession) NotificationChannel() chan<- mcp.JSONRPCNotification { return nowhere }
 func (s *requestSession) Initialize()                                         {}
 func (s *requestSession) Initialized() bool                                   { return true }

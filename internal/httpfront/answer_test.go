@@ -242,6 +242,36 @@ func TestCallAfterADeleteElsewhereIs404(t *testing.T) {
 	}
 }
 
+// TestCallOfASessionOpenedElsewhere: a plain call of a session another
+// replica opened is answered by the front too, as mcp-go answers it
+// there: in a session of the request's own, with the session's id and
+// nothing of the client.
+func TestCallOfASessionOpenedElsewhere(t *testing.T) {
+	o := testOptions()
+	o.SessionStore = sessions.NewMemoryStore()
+	sa, _ := pathServer()
+	_, a := serveFront(t, sa, o)
+	sb, paths := pathServer()
+	_, b := serveFront(t, sb, o)
+	sid := initializeLegacy(t, a.URL)
+
+	const plain = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"who"}}`
+	code, ctype, front := post(t, b.URL, sid, plain, nil)
+	wantCode, wantType, viaMCPGo := post(t, b.URL, sid, strings.Replace(plain, `"who"`, `"who","_meta":{"x-test":1}`, 1), nil)
+	if got := strings.Join(paths.take(), " "); got != "front mcp-go" {
+		t.Errorf("the two calls went through %s, want the front's answer, then mcp-go's", got)
+	}
+	if code != wantCode || ctype != wantType || front != viaMCPGo {
+		t.Errorf("the front answered %d %q\n%s\nmcp-go answers %d %q\n%s", code, ctype, front, wantCode, wantType, viaMCPGo)
+	}
+	if !strings.Contains(front, `"session":"`+sid+`"`) || !strings.Contains(front, `"client":""`) {
+		t.Errorf("want the call in a session of its own with the session's id: %s", front)
+	}
+	if code, _, body := post(t, b.URL, "mcp-session-0123456789abcdef0123456789abcdef", plain, nil); code != http.StatusNotFound {
+		t.Errorf("a session nobody opened, on a replica that holds none: %d %s, want 404", code, body)
+	}
+}
+
 // TestDeleteForgetsTheSession: a DELETE on the replica that holds the
 // session drops it from what the front answers for (through mcp-go's
 // unregistering), so nothing of it is kept.
