@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -272,14 +273,21 @@ func (f *Front) plainModernCall(r *http.Request, p *sessions.Peek) bool {
 // parameters in headers, or is not a plain tool of the server (unknown,
 // a task tool): mcp-go's handler is to check those calls. What a tool's
 // input schema says is read once per schema: mcp-go reads it (and
-// marshals it again) on every call.
+// marshals it again) on every call. (A uintptr of the map is only a
+// name: the tool keeps the map alive while it is registered.)
 func (f *Front) bindsHeaders(name string) bool {
 	t := f.mcp.GetTool(name)
-	if t == nil || len(t.Tool.RawInputSchema) == 0 {
+	if t == nil {
 		return true
 	}
-	raw := t.Tool.RawInputSchema
-	key := schemaKey{name: name, first: &raw[0], n: len(raw)}
+	key := schemaKey{name: name}
+	if raw := t.Tool.RawInputSchema; len(raw) > 0 {
+		key.first, key.n = &raw[0], len(raw)
+	} else if props := t.Tool.InputSchema.Properties; len(props) > 0 {
+		key.props = reflect.ValueOf(props).Pointer()
+	} else {
+		return false // no properties, so none mirrored
+	}
 	if v, ok := f.headerTools.Load(key); ok {
 		return v.(bool)
 	}
@@ -288,12 +296,15 @@ func (f *Front) bindsHeaders(name string) bool {
 	return binds
 }
 
-// schemaKey names a tool's input schema as registered: a tool added
-// again with another schema is read again.
+// schemaKey names a tool's input schema as registered, by the memory
+// that holds it (the raw schema's bytes, or the properties map, which
+// GetTool's copies of the tool share): a tool added again with another
+// schema is read again.
 type schemaKey struct {
 	name  string
 	first *byte
 	n     int
+	props uintptr
 }
 
 // modernErrorStatus is the HTTP status protocol 2026-07-28 gives a

@@ -45,12 +45,16 @@ func pathServer() (*server.MCPServer, *pathLog) {
 	})
 	// "mirrored" takes a region that protocol 2026-07-28 clients also send
 	// as a header (x-mcp-header), which mcp-go checks.
-	s.AddTool(mcp.NewToolWithRawSchema("mirrored", "", json.RawMessage(`{"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"}}}`)),
-		func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			buf := make([]byte, 64<<10)
-			log.add(string(buf[:runtime.Stack(buf, false)]))
-			return mcp.NewToolResultText("mirrored"), nil
-		})
+	// "mirrored-struct" is the same with its schema as a struct.
+	mirrored := func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		buf := make([]byte, 64<<10)
+		log.add(string(buf[:runtime.Stack(buf, false)]))
+		return mcp.NewToolResultText("mirrored"), nil
+	}
+	s.AddTool(mcp.NewToolWithRawSchema("mirrored", "", json.RawMessage(`{"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"}}}`)), mirrored)
+	structured := mcp.NewTool("mirrored-struct")
+	structured.InputSchema.Properties = map[string]any{"region": map[string]any{"type": "string", "x-mcp-header": "Region"}}
+	s.AddTool(structured, mirrored)
 	return s, log
 }
 
@@ -417,18 +421,21 @@ func TestPlainModernCallsAnsweredAsMCPGoWould(t *testing.T) {
 		t.Errorf("calls with bad headers reached the tool: %v", got)
 	}
 
-	// A tool with a mirrored parameter: mcp-go checks the header.
-	body, h = modernCall("mirrored", `{"region":"east"}`, modernMeta)
-	h[mcp.HeaderParamPrefix+"Region"] = "east"
-	if code, _, answer := postModern(t, ts.URL, body, h); code != http.StatusOK || !strings.Contains(answer, "mirrored") {
-		t.Errorf("a mirrored parameter with its header: %d %s", code, answer)
-	}
-	if got := paths.take(); len(got) != 1 || got[0] != "mcp-go" {
-		t.Errorf("the call of a tool with a mirrored parameter went through %v, want mcp-go's handler", got)
-	}
-	h[mcp.HeaderParamPrefix+"Region"] = "west"
-	if code, _, answer := postModern(t, ts.URL, body, h); code != http.StatusBadRequest {
-		t.Errorf("a mirrored parameter with another header: %d %s, want mcp-go's 400", code, answer)
+	// A tool with a mirrored parameter, its schema raw or a struct:
+	// mcp-go checks the header.
+	for _, tool := range []string{"mirrored", "mirrored-struct"} {
+		body, h = modernCall(tool, `{"region":"east"}`, modernMeta)
+		h[mcp.HeaderParamPrefix+"Region"] = "east"
+		if code, _, answer := postModern(t, ts.URL, body, h); code != http.StatusOK || !strings.Contains(answer, "mirrored") {
+			t.Errorf("%s, a mirrored parameter with its header: %d %s", tool, code, answer)
+		}
+		if got := paths.take(); len(got) != 1 || got[0] != "mcp-go" {
+			t.Errorf("the call of %s, with a mirrored parameter, went through %v, want mcp-go's handler", tool, got)
+		}
+		h[mcp.HeaderParamPrefix+"Region"] = "west"
+		if code, _, answer := postModern(t, ts.URL, body, h); code != http.StatusBadRequest {
+			t.Errorf("%s, a mirrored parameter with another header: %d %s, want mcp-go's 400", tool, code, answer)
+		}
 	}
 }
 
