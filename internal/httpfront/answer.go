@@ -16,6 +16,7 @@ import (
 
 	"github.com/qcc-mcp/qcc-mcp/internal/rpcjson"
 	"github.com/qcc-mcp/qcc-mcp/internal/sessions"
+	"github.com/qcc-mcp/qcc-mcp/internal/sessionstate"
 )
 
 // The front answers the plainest tools/call itself (answerCall), where
@@ -328,11 +329,8 @@ func modernErrorStatus(code int) int {
 // answerCall serves no call that asked for progress, and no tool here
 // sends anything else.
 type requestSession struct {
-	id           string
-	clientInfo   atomic.Value // mcp.Implementation
-	capabilities atomic.Value // mcp.ClientCapabilities
-	version      atomic.Value // string
-	logLevel     atomic.Value // mcp.LoggingLevel
+	sessionstate.State
+	id string
 }
 
 var (
@@ -350,31 +348,6 @@ func (s *requestSession) SessionID() string                                   { 
 func (s *requestSession) NotificationChannel() chan<- mcp.JSONRPCNotification { return nowhere }
 func (s *requestSession) Initialize()                                         {}
 func (s *requestSession) Initialized() bool                                   { return true }
-
-func (s *requestSession) SetClientInfo(v mcp.Implementation) { s.clientInfo.Store(v) }
-func (s *requestSession) GetClientInfo() mcp.Implementation {
-	v, _ := s.clientInfo.Load().(mcp.Implementation)
-	return v
-}
-func (s *requestSession) SetClientCapabilities(v mcp.ClientCapabilities) { s.capabilities.Store(v) }
-func (s *requestSession) GetClientCapabilities() mcp.ClientCapabilities {
-	v, _ := s.capabilities.Load().(mcp.ClientCapabilities)
-	return v
-}
-func (s *requestSession) SetProtocolVersion(v string) { s.version.Store(v) }
-func (s *requestSession) ProtocolVersion() string {
-	v, _ := s.version.Load().(string)
-	return v
-}
-func (s *requestSession) SetLogLevel(level mcp.LoggingLevel) { s.logLevel.Store(level) }
-
-// GetLogLevel is mcp-go's default for a session that set none.
-func (s *requestSession) GetLogLevel() mcp.LoggingLevel {
-	if v, ok := s.logLevel.Load().(mcp.LoggingLevel); ok {
-		return v
-	}
-	return mcp.LoggingLevelError
-}
 
 // jsonContent reports whether a Content-Type is application/json, as
 // mcp-go's handler checks it.

@@ -36,6 +36,7 @@ import (
 	"github.com/qcc-mcp/qcc-mcp/internal/jsonskip"
 	"github.com/qcc-mcp/qcc-mcp/internal/logging"
 	"github.com/qcc-mcp/qcc-mcp/internal/rpcjson"
+	"github.com/qcc-mcp/qcc-mcp/internal/sessionstate"
 )
 
 // Serve serves JSON-RPC on stdin and stdout until stdin ends, ctx is
@@ -235,12 +236,9 @@ func (l *loop) notifications(ch <-chan mcp.JSONRPCNotification) {
 // It asks nothing of the client (no sampling, elicitation or roots): no
 // tool here does.
 type session struct {
+	sessionstate.State
 	notifications chan mcp.JSONRPCNotification
 	initialized   atomic.Bool
-	logLevel      atomic.Value // mcp.LoggingLevel
-	clientInfo    atomic.Value // mcp.Implementation
-	capabilities  atomic.Value // mcp.ClientCapabilities
-	version       atomic.Value // string
 }
 
 func newSession() *session {
@@ -259,41 +257,11 @@ func (s *session) SessionID() string { return "stdio" }
 func (s *session) NotificationChannel() chan<- mcp.JSONRPCNotification { return s.notifications }
 
 func (s *session) Initialize() {
-	s.logLevel.Store(mcp.LoggingLevelError)
+	s.SetLogLevel(mcp.LoggingLevelError)
 	s.initialized.Store(true)
 }
 
 func (s *session) Initialized() bool { return s.initialized.Load() }
-
-func (s *session) SetLogLevel(level mcp.LoggingLevel) { s.logLevel.Store(level) }
-
-func (s *session) GetLogLevel() mcp.LoggingLevel {
-	if v, ok := s.logLevel.Load().(mcp.LoggingLevel); ok {
-		return v
-	}
-	return mcp.LoggingLevelError
-}
-
-func (s *session) GetClientInfo() mcp.Implementation {
-	v, _ := s.clientInfo.Load().(mcp.Implementation)
-	return v
-}
-
-func (s *session) SetClientInfo(info mcp.Implementation) { s.clientInfo.Store(info) }
-
-func (s *session) GetClientCapabilities() mcp.ClientCapabilities {
-	v, _ := s.capabilities.Load().(mcp.ClientCapabilities)
-	return v
-}
-
-func (s *session) SetClientCapabilities(c mcp.ClientCapabilities) { s.capabilities.Store(c) }
-
-func (s *session) ProtocolVersion() string {
-	v, _ := s.version.Load().(string)
-	return v
-}
-
-func (s *session) SetProtocolVersion(version string) { s.version.Store(version) }
 
 // drain sits between stdin and the loop, and between the loop and
 // stdout. Reads happen on one goroutine; writes on many (answers are
