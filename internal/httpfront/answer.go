@@ -102,7 +102,7 @@ const maxTouchEvery = 10 * time.Second
 
 // newLegacySessions follows s's registered sessions, or returns nil when
 // s has no hooks to follow them with (tools.NewServer always gives it
-// some): then every call goes to mcp-go.
+// some): then every legacy call goes to mcp-go.
 func newLegacySessions(s *server.MCPServer, idleTTL time.Duration) *legacySessions {
 	hooks := s.GetHooks()
 	if hooks == nil {
