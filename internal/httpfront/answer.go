@@ -85,7 +85,6 @@ type legacySessions struct {
 	// touchEvery is how long a session's calls may be answered here
 	// before one goes to mcp-go again; 0: never (mcp-go sweeps nothing).
 	touchEvery time.Duration
-	now        func() time.Time
 }
 
 type legacySession struct {
@@ -108,13 +107,13 @@ func newLegacySessions(s *server.MCPServer, idleTTL time.Duration) *legacySessio
 	if hooks == nil {
 		return nil
 	}
-	l := &legacySessions{now: time.Now}
+	l := &legacySessions{}
 	if idleTTL > 0 {
 		l.touchEvery = min(idleTTL/50, maxTouchEvery)
 	}
 	hooks.AddOnRegisterSession(func(_ context.Context, cs server.ClientSession) {
 		e := &legacySession{session: cs}
-		e.handed.Store(l.now().UnixNano()) // mcp-go's handler registered it, and counted that
+		e.handed.Store(time.Now().UnixNano()) // mcp-go's handler registered it, and counted that
 		l.byID.Store(cs.SessionID(), e)
 	})
 	hooks.AddOnUnregisterSession(func(_ context.Context, cs server.ClientSession) {
@@ -141,7 +140,7 @@ func (l *legacySessions) due(e *legacySession) bool {
 	if l.touchEvery <= 0 {
 		return false
 	}
-	now := l.now().UnixNano()
+	now := time.Now().UnixNano()
 	if last := e.handed.Load(); now-last < int64(l.touchEvery) || !e.handed.CompareAndSwap(last, now) {
 		// Not yet, or a concurrent call of the session is the one.
 		return false
